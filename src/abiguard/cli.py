@@ -1,0 +1,67 @@
+"""The `abiguard` command line: a click group whose subcommands load only when used."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from .errors import AbiguardError
+
+# Subcommands live in their own modules and import heavy readers lazily, so start-up stays fast.
+_COMMANDS = {
+    "layout": "abiguard.commands.layout:layout",
+    "users": "abiguard.commands.users:users",
+    "diff": "abiguard.commands.diff:diff",
+    "core": "abiguard.commands.core:core",
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="abiguard")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Catch C ABI breaks on every CPU architecture at once.
+
+    Exit codes: 0 no breaking change, 1 breaking change found, 2 error.
+    """
+    ctx.obj = {"debug": debug}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning user errors into one line on stderr and exit code 2."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        rc = cli.main(args=args, prog_name="abiguard", standalone_mode=False)
+    except AbiguardError as e:
+        if debug:
+            raise
+        click.echo(f"abiguard: error: {e}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("abiguard: error: aborted", err=True)
+        sys.exit(2)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("abiguard: error: interrupted", err=True)
+        sys.exit(2)
+    except BrokenPipeError:
+        sys.exit(2)
+    sys.exit(rc if isinstance(rc, int) else 0)

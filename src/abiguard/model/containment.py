@@ -1,0 +1,141 @@
+"""Who holds a type by value (transitively, with the path) and who only points at it."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from enum import Enum
+
+from .graph import TypeGraph
+from .types import COMPOSITE_KINDS, MODIFIER_KINDS, Kind
+
+
+class How(Enum):
+    """How one type uses another."""
+
+    MEMBER = "member"  # struct/union member of that type
+    ARRAY = "array"  # array element
+    TYPEDEF = "typedef"
+    MODIFIER = "modifier"  # const/volatile/restrict/type_tag
+    VAR = "var"  # a global variable of that type
+    POINTER = "pointer"  # a pointer type to it
+    PARAM = "param"  # function-prototype parameter or return value
+
+    @property
+    def by_value(self) -> bool:
+        return self in _BY_VALUE
+
+
+_BY_VALUE = frozenset({How.MEMBER, How.ARRAY, How.TYPEDEF, How.MODIFIER, How.VAR})
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    """`user` uses `used` as `how`; for members, which one and where."""
+
+    used: int
+    user: int
+    how: How
+    member: str = ""  # "" for an anonymous member
+    member_index: int = -1
+    bit_offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """A type that reaches the queried type, and the uses on the way (nearest first)."""
+
+    user: int
+    path: tuple[Use, ...]
+
+    @property
+    def through_pointer(self) -> bool:
+        return any(u.how == How.POINTER for u in self.path)
+
+
+class Containment:
+    """Reverse edges of a TypeGraph, built once, answering who-uses-what queries."""
+
+    def __init__(self, graph: TypeGraph) -> None:
+        self.graph = graph
+        uses: dict[int, list[Use]] = {}
+        for tid in graph.ids():
+            for use in _direct_uses_of_user(graph, tid):
+                uses.setdefault(use.used, []).append(use)
+        self._uses = uses
+
+    def direct_uses(self, type_id: int) -> list[Use]:
+        """Every type that uses `type_id` directly, in id order."""
+        return self._uses.get(type_id, [])
+
+    def embedders(self, type_id: int) -> list[Reach]:
+        """Every type that holds `type_id` by value, with one shortest path each, in BFS order."""
+        return self._walk(type_id, allow_pointer=False)
+
+    def pointer_users(self, type_id: int) -> list[Reach]:
+        """Types that reach `type_id` only through a pointer somewhere on the way."""
+        by_value = {r.user for r in self.embedders(type_id)}
+        return [r for r in self._walk(type_id, allow_pointer=True) if r.user not in by_value]
+
+    def _walk(self, type_id: int, allow_pointer: bool) -> list[Reach]:
+        seen = {type_id}
+        found: list[Reach] = []
+        queue: deque[tuple[int, tuple[Use, ...]]] = deque([(type_id, ())])
+        while queue:
+            current, path = queue.popleft()
+            for use in self._uses.get(current, ()):
+                if use.user in seen:
+                    continue
+                if not (use.how.by_value or (allow_pointer and use.how == How.POINTER)):
+                    continue
+                seen.add(use.user)
+                new_path = (*path, use)
+                found.append(Reach(use.user, new_path))
+                queue.append((use.user, new_path))
+        return found
+
+
+def _direct_uses_of_user(graph: TypeGraph, tid: int) -> list[Use]:
+    t = graph[tid]
+    k = t.kind
+    if k in COMPOSITE_KINDS:
+        return [
+            Use(m.type, tid, How.MEMBER, m.name, i, m.bit_offset) for i, m in enumerate(t.members)
+        ]
+    if k == Kind.ARRAY:
+        return [Use(t.ref, tid, How.ARRAY)]
+    if k == Kind.TYPEDEF:
+        return [Use(t.ref, tid, How.TYPEDEF)]
+    if k in MODIFIER_KINDS:
+        return [Use(t.ref, tid, How.MODIFIER)]
+    if k == Kind.PTR:
+        return [Use(t.ref, tid, How.POINTER)]
+    if k == Kind.VAR:
+        return [Use(t.ref, tid, How.VAR)]
+    if k == Kind.FUNC_PROTO:
+        refs = [t.ref, *(p.type for p in t.params if p.type)]
+        return [Use(r, tid, How.PARAM) for r in dict.fromkeys(refs)]
+    return []
+
+
+def describe_path(graph: TypeGraph, reach: Reach) -> str:
+    """`bpf_perf_event_data.regs (via typedef bpf_user_pt_regs_t)`-style text for a Reach."""
+    member_steps: list[str] = []
+    via: list[str] = []
+    for use in reach.path:
+        if use.how == How.MEMBER:
+            member_steps.append(use.member or "<anon>")
+        elif use.how == How.TYPEDEF:
+            via.append(graph.describe(use.user))
+        elif use.how == How.POINTER:
+            via.append("pointer")
+        elif use.how == How.ARRAY:
+            via.append(f"array {graph.c_name(use.user)}")
+    # the outermost named type names the finding; anonymous intermediates become path steps
+    owner = reach.user
+    text = graph[owner].name or graph.describe(owner)
+    if member_steps:
+        text += "." + ".".join(reversed(member_steps))
+    if via:
+        text += " (via " + ", ".join(via) + ")"
+    return text
