@@ -1,0 +1,84 @@
+"""Fixtures shared by every test area: compilers, the running kernel's BTF, the Linux 6.1 source."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+LINUX_TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
+VMLINUX_BTF = Path("/sys/kernel/btf/vmlinux")
+# Parts of the kernel tree the tests read: UAPI headers, arch dirs (Kbuild, syscall tables), scripts.
+_LINUX_PARTS = ("include", "arch", "scripts", "usr", "Makefile", "tools/include")
+
+
+def test_cache_dir() -> Path:
+    """A directory kept between test runs for expensive, read-only inputs."""
+    base = os.environ.get("ABIGUARD_TEST_CACHE") or Path.home() / ".cache" / "abiguard-tests"
+    path = Path(base)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def require_tool(name: str) -> str:
+    """The tool's path, or skip the test when this machine lacks it (scripts/setup.sh installs it)."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"{name} is not installed (run scripts/setup.sh)")
+    return path
+
+
+@pytest.fixture
+def compile_c(tmp_path: Path) -> Callable[..., Path]:
+    """Compile C source text with clang into an object file; returns its path.
+
+    target: "bpf", "bpfeb" or any clang triple; cflags are extra flags (default -g -O2 -c).
+    """
+    clang = require_tool("clang")
+
+    def run(source: str, *, target: str = "bpf", name: str = "prog", cflags: Sequence[str] = ()) -> Path:
+        src = tmp_path / f"{name}.c"
+        obj = tmp_path / f"{name}.o"
+        src.write_text(source)
+        cmd = [clang, "-target", target, "-g", "-O2", "-c", str(src), "-o", str(obj), *cflags]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise AssertionError(f"clang failed: {' '.join(cmd)}\n{proc.stderr}")
+        return obj
+
+    return run
+
+
+@pytest.fixture
+def vmlinux_btf() -> Path:
+    """This machine's kernel BTF; skips cleanly where the kernel has none."""
+    if not VMLINUX_BTF.exists():
+        pytest.skip(f"{VMLINUX_BTF} is not present on this machine")
+    return VMLINUX_BTF
+
+
+@pytest.fixture(scope="session")
+def linux_source() -> Path:
+    """The Linux 6.1 tree from Debian's linux-source-6.1 (the parts tests need), unpacked once and cached."""
+    if not LINUX_TARBALL.exists():
+        pytest.skip(f"{LINUX_TARBALL} is missing (run scripts/setup.sh)")
+    cache = test_cache_dir()
+    tree = cache / "linux-source-6.1"
+    done = cache / "linux-source-6.1.complete"
+    with (cache / "linux-source-6.1.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists() or done.read_text() != str(LINUX_TARBALL.stat().st_mtime_ns):
+            shutil.rmtree(tree, ignore_errors=True)
+            members = [f"linux-source-6.1/{p}" for p in _LINUX_PARTS]
+            subprocess.run(
+                ["tar", "-xJf", str(LINUX_TARBALL), "-C", str(cache), "--wildcards",
+                 "--exclude=*/arch/*/boot/dts*", *members],
+                check=True,
+            )
+            done.write_text(str(LINUX_TARBALL.stat().st_mtime_ns))
+    return tree
