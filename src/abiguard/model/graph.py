@@ -198,10 +198,7 @@ class TypeGraph:
         if cached is not None:
             return cached
         t = self.types[type_id]
-        if t.align:
-            value = t.align
-        else:
-            value = self._derive_align(t)
+        value = t.align or self._derive_align(t)
         self._aligns[type_id] = value
         return value
 

@@ -47,6 +47,10 @@ def load_source(spec: str | None, targets: list[Target], options: SourceOptions 
             magic = f.read(4)
     except OSError as e:
         raise AbiguardError(path, e.strerror or str(e)) from None
+    from .snapshot import is_snapshot, read_snapshot
+
+    if is_snapshot(path):
+        return read_snapshot(path, targets)
     if magic[:2] in BTF_MAGIC or magic == ELF_MAGIC:
         from .btf import read_btf_file
 
@@ -56,8 +60,4 @@ def load_source(spec: str | None, targets: list[Target], options: SourceOptions 
         if options.base is not None:
             base = read_btf_file(options.base, target=targets[0] if targets else None)
         return [read_btf_file(path, base=base, target=targets[0] if targets else None)]
-    if path.suffix == ".json":
-        from .snapshot import read_snapshot
-
-        return read_snapshot(path, targets)
-    raise AbiguardError(path, "not a BTF file, ELF object, C header, directory or kernel: source")
+    raise AbiguardError(path, "not a BTF file, ELF object, snapshot, C header, directory or kernel: source")
