@@ -16,6 +16,13 @@ _COMMANDS = {
     "diff": "abiguard.commands.diff:diff",
     "core": "abiguard.commands.core:core",
 }
+# Listed in --help without importing each command module.
+_SUMMARIES = {
+    "layout": "Show a type's memory layout (pahole-style) per architecture.",
+    "users": "List the types that embed a type by value, and those that only point at it.",
+    "diff": "Compare two versions of an ABI and report what breaks, where and why.",
+    "core": "Check offline whether BPF programs' CO-RE relocations resolve on given kernels.",
+}
 
 
 class _LazyGroup(click.Group):
@@ -28,6 +35,10 @@ class _LazyGroup(click.Group):
             return None
         module_name, attr = target.split(":")
         return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, _SUMMARIES[name]) for name in self.list_commands(ctx)])
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -63,5 +74,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("abiguard: error: interrupted", err=True)
         sys.exit(2)
     except BrokenPipeError:
+        sys.exit(2)
+    except Exception as e:  # a bug of ours must still end in one line and exit 2, not a traceback
+        if debug:
+            raise
+        click.echo(f"abiguard: error: internal error: {type(e).__name__}: {e} (rerun with --debug)", err=True)
         sys.exit(2)
     sys.exit(rc if isinstance(rc, int) else 0)

@@ -1,0 +1,96 @@
+"""Options and helpers every subcommand shares: sources, arches, output files."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..errors import AbiguardError
+from ..model import TypeGraph, parse_arch_list
+from ..sources import SourceOptions, load_source
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def arch_option(f: F) -> F:
+    """`--arch`: repeatable, comma lists and `all` accepted."""
+    return click.option(
+        "--arch",
+        "arch",
+        multiple=True,
+        metavar="LIST",
+        help="Architectures: a name, a comma list or 'all' (aliases such as arm64, s390, x86 work).",
+    )(f)
+
+
+def source_options(f: F) -> F:
+    """The options that say how sources are read: arches, include dirs, defines, split-BTF base, cache."""
+    decorators = [
+        arch_option,
+        click.option("-I", "--include", "include", multiple=True, metavar="DIR", help="Header include directory."),
+        click.option("-D", "--define", "define", multiple=True, metavar="NAME[=VAL]", help="Preprocessor define."),
+        click.option("--base", type=click.Path(dir_okay=False), help="Base BTF for split (module) BTF sources."),
+        click.option("--no-cache", is_flag=True, help="Neither read nor write the parse cache."),
+    ]
+    for decorate in reversed(decorators):
+        f = decorate(f)
+    return f
+
+
+def make_options(
+    include: tuple[str, ...] = (), define: tuple[str, ...] = (), base: str | None = None, no_cache: bool = False
+) -> SourceOptions:
+    """SourceOptions from the shared command-line options."""
+    return SourceOptions(
+        include_dirs=tuple(Path(d) for d in include),
+        defines=tuple(define),
+        base=Path(base) if base else None,
+        use_cache=not no_cache,
+        progress=sys.stderr.isatty(),
+    )
+
+
+def load_graphs(spec: str | None, arch: tuple[str, ...], opts: SourceOptions) -> list[TypeGraph]:
+    """One TypeGraph per requested arch (BTF sources carry their own single arch)."""
+    targets = parse_arch_list(arch)
+    graphs = load_source(spec, targets, opts)
+    if not graphs:
+        raise AbiguardError(spec or "source", "no architecture to read")
+    return graphs
+
+
+def report_diagnostics(graphs: list[TypeGraph]) -> None:
+    """Print what readers survived (headers that did not parse, skipped headers) as warnings."""
+    seen: set[str] = set()
+    for graph in graphs:
+        for diag in graph.diagnostics:
+            line = f"abiguard: warning: {diag}"
+            if line not in seen:
+                seen.add(line)
+                click.echo(line, err=True)
+
+
+def write_output(text: str, path: Path | str | None) -> None:
+    """Write `text` to `path` atomically (temp file then rename), or to stdout when no path."""
+    if path is None or str(path) == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as e:
+        raise AbiguardError(path, f"cannot write: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text if text.endswith("\n") else text + "\n")
+        os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise AbiguardError(path, f"cannot write: {e.strerror or e}") from None
