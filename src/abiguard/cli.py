@@ -15,6 +15,7 @@ _COMMANDS = {
     "users": "abiguard.commands.users:users",
     "diff": "abiguard.commands.diff:diff",
     "core": "abiguard.commands.core:core",
+    "snapshot": "abiguard.commands.snapshot:snapshot",
 }
 # Listed in --help without importing each command module.
 _SUMMARIES = {
@@ -22,6 +23,7 @@ _SUMMARIES = {
     "users": "List the types that embed a type by value, and those that only point at it.",
     "diff": "Compare two versions of an ABI and report what breaks, where and why.",
     "core": "Check offline whether BPF programs' CO-RE relocations resolve on given kernels.",
+    "snapshot": "Save a source's per-arch types to a file, a baseline for later diffs.",
 }
 
 
