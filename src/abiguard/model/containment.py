@@ -70,28 +70,45 @@ class Containment:
 
     def embedders(self, type_id: int) -> list[Reach]:
         """Every type that holds `type_id` by value, with one shortest path each, in BFS order."""
-        return self._walk(type_id, allow_pointer=False)
+        return self._walk(type_id, max_pointers=0)
 
-    def pointer_users(self, type_id: int) -> list[Reach]:
-        """Types that reach `type_id` only through a pointer somewhere on the way."""
+    def pointer_users(self, type_id: int, max_pointers: int | None = None) -> list[Reach]:
+        """Types that reach `type_id` only through a pointer somewhere on the way.
+
+        `max_pointers` bounds the pointers on a path (1: types holding, by value or not, a pointer
+        to something holding `type_id` by value); None follows any number of them.
+        """
         by_value = {r.user for r in self.embedders(type_id)}
-        return [r for r in self._walk(type_id, allow_pointer=True) if r.user not in by_value]
+        return [r for r in self._walk(type_id, max_pointers) if r.user not in by_value]
 
-    def _walk(self, type_id: int, allow_pointer: bool) -> list[Reach]:
-        seen = {type_id}
+    def _walk(self, type_id: int, max_pointers: int | None) -> list[Reach]:
+        # A state is (type, pointers so far, capped): reaching a type by value first and through a
+        # pointer later (or the other way round) lead to different further reaches.
+        cap = 1 if max_pointers is None else max_pointers
+        seen_states = {(type_id, 0)}
+        reported = {type_id}
         found: list[Reach] = []
-        queue: deque[tuple[int, tuple[Use, ...]]] = deque([(type_id, ())])
+        queue: deque[tuple[int, tuple[Use, ...], int]] = deque([(type_id, (), 0)])
         while queue:
-            current, path = queue.popleft()
+            current, path, pointers = queue.popleft()
             for use in self._uses.get(current, ()):
-                if use.user in seen:
+                if use.how == How.POINTER:
+                    count = pointers + 1
+                    if max_pointers is not None and count > max_pointers:
+                        continue
+                elif use.how.by_value:
+                    count = pointers
+                else:
                     continue
-                if not (use.how.by_value or (allow_pointer and use.how == How.POINTER)):
+                state = (use.user, min(count, cap))
+                if state in seen_states:
                     continue
-                seen.add(use.user)
+                seen_states.add(state)
                 new_path = (*path, use)
-                found.append(Reach(use.user, new_path))
-                queue.append((use.user, new_path))
+                if use.user not in reported:
+                    reported.add(use.user)
+                    found.append(Reach(use.user, new_path))
+                queue.append((use.user, new_path, count))
         return found
 
 
@@ -125,7 +142,7 @@ def describe_path(graph: TypeGraph, reach: Reach) -> str:
     for use in reach.path:
         if use.how == How.MEMBER:
             member_steps.append(use.member or "<anon>")
-        elif use.how == How.TYPEDEF:
+        elif use.how == How.TYPEDEF and use.user != reach.user:
             via.append(graph.describe(use.user))
         elif use.how == How.POINTER:
             via.append("pointer")
