@@ -1,0 +1,40 @@
+"""`abiguard layout`: a pahole-style view of one type's layout, per architecture."""
+
+from __future__ import annotations
+
+import click
+
+from .common import load_graphs, make_options, report_diagnostics, source_options, write_output
+
+
+@click.command()
+@click.argument("type_name", metavar="TYPE")
+@click.argument("source", required=False)
+@click.option("--expand", is_flag=True, help="Show embedded structs and unions inline (like pahole -E).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@source_options
+def layout(
+    type_name: str,
+    source: str | None,
+    expand: bool,
+    fmt: str,
+    output: str | None,
+    arch: tuple[str, ...],
+    include: tuple[str, ...],
+    define: tuple[str, ...],
+    base: str | None,
+    no_cache: bool,
+) -> int:
+    """Show offsets, sizes, holes and padding of TYPE (`struct foo`, `foo` or a typedef) in SOURCE.
+
+    SOURCE defaults to the running kernel's BTF (/sys/kernel/btf/vmlinux).
+    """
+    from ..report.layout import render_layout
+
+    graphs = load_graphs(source, arch, make_options(include, define, base, no_cache))
+    report_diagnostics(graphs)
+    # resolve in every graph before printing anything: an unknown name is one error, no partial output
+    entries = [(g, g.resolve(type_name)) for g in graphs]
+    write_output(render_layout(entries, fmt, expand), output)
+    return 0
