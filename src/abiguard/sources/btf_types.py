@@ -1,0 +1,296 @@
+"""BtfTypes: the lazy, validating `Sequence[Type]` behind a BTF TypeGraph (ids, strings, names, cycles).
+
+How validation stays complete yet cheap:
+- parsing checks the header, the sections and every record's kind and extent (vlen) in one fast pass;
+- a type is decoded on first access, which checks its own ids, string offsets and values, then walks
+  what it reaches to reject cycles that C cannot express (see `_check`), and checks the kinds of the
+  records it points at (FUNC -> FUNC_PROTO ...). Anything a command can reach from a type it was
+  handed is therefore checked; `validate_all()` does the same for every id (tests, whole-file commands).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, overload
+
+from ..errors import AbiguardError
+from ..model.types import COMPOSITE_KINDS, VOID, Kind, Type
+from .btf_decode import decode_record, edges
+
+if TYPE_CHECKING:
+    from array import array
+
+    from .btf_header import BtfHeader
+
+_WHITE, _GREY, _BLACK = 0, 1, 2
+# After this many name look-ups a full name index is cheaper than searching the string section each time.
+_LOOKUPS_BEFORE_INDEX = 16
+
+
+class BtfTypes(Sequence[Type]):
+    """Every type id of one BTF blob and its base (split BTF continues the base's ids and strings)."""
+
+    def __init__(
+        self,
+        *,
+        where: str,
+        file_offset: int,
+        header: BtfHeader,
+        strings: bytes,
+        words: array,
+        starts: array,
+        base: BtfTypes | None,
+    ) -> None:
+        self.where = where
+        self.file_offset = file_offset
+        self.header = header
+        self.words = words
+        self.starts = starts
+        self.base = base
+        self.first_id = base.count if base is not None else 1
+        self.count = self.first_id + len(starts)
+        self.own_strings = strings
+        self.str_base = base.str_total if base is not None else 0
+        self.str_total = self.str_base + len(strings)
+        n = len(starts)
+        self._decoded: list[Type | None] = [None] * n
+        self._ready: list[Type | None] = [None] * n
+        self._colors = (bytearray(n), bytearray(n))  # DFS state per cycle rule, see _check
+        self._str_cache: dict[int, str] = {}
+        self._by_name_off: dict[int, list[int]] | None = None
+        self._name_index: dict[str, list[int]] | None = None
+        self._lookups = 0
+        self._all_valid = False
+
+    # --- Sequence ---------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.count
+
+    @overload
+    def __getitem__(self, index: int) -> Type: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Type]: ...
+    def __getitem__(self, index: int | slice) -> Type | list[Type]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.count))]
+        if index < 0:
+            index += self.count
+        local = index - self.first_id
+        if local >= 0:
+            t = self._ready[local]  # IndexError past the end, as a Sequence must
+            return t if t is not None else self._check(index)
+        if index == 0:
+            return VOID
+        if index < 0 or self.base is None:
+            raise IndexError(index)
+        return self.base[index]
+
+    def __iter__(self) -> Iterator[Type]:
+        for i in range(self.count):
+            yield self[i]
+
+    # --- errors, strings --------------------------------------------------------------
+    def record_offset(self, tid: int, word: int | None = None) -> int:
+        """Byte offset in the file of type `tid`'s record (or of one of its words)."""
+        if word is None:
+            word = self.starts[tid - self.first_id]
+        return self.file_offset + self.header.types.start + 4 * word
+
+    def error(self, tid: int, word: int, message: str) -> AbiguardError:
+        return AbiguardError(self.where, f"BTF type [{tid}] at byte {self.record_offset(tid, word)}: {message}")
+
+    def string_at(self, off: int) -> str:
+        """The NUL-terminated string at `off` (base strings first); LookupError when out of range."""
+        s = self._str_cache.get(off)
+        if s is not None:
+            return s
+        if off < self.str_base:
+            assert self.base is not None
+            return self.base.string_at(off)
+        local = off - self.str_base
+        data = self.own_strings
+        if local >= len(data):
+            raise LookupError(f"is beyond the string section ({self.str_total} bytes)")
+        # The section is known to end with NUL, so index() always finds one.
+        s = data[local : data.index(0, local)].decode("utf-8", "replace")
+        self._str_cache[off] = s
+        return s
+
+    # --- decoding and checks ----------------------------------------------------------
+    def decoded(self, tid: int) -> Type:
+        """The record decoded and self-consistent, but not yet checked against what it reaches."""
+        local = tid - self.first_id
+        if local < 0:
+            if tid == 0:
+                return VOID
+            assert self.base is not None
+            return self.base.decoded(tid)
+        t = self._decoded[local]
+        if t is None:
+            t = decode_record(self, tid)
+            self._decoded[local] = t
+        return t
+
+    def kind_no(self, tid: int) -> int:
+        """The raw kind number of an id (also for kinds only the layout section describes)."""
+        if tid < self.first_id:
+            return 0 if tid == 0 or self.base is None else self.base.kind_no(tid)
+        return (self.words[self.starts[tid - self.first_id] + 1] >> 24) & 0x7F
+
+    def _check(self, tid: int) -> Type:
+        """Decode `tid` and check everything reachable from it, then hand it out.
+
+        Two rules cover every cycle C can express (each passes through a pointer AND a struct or
+        union): no cycle when pointers are not followed, and none when structs/unions are not.
+        Consumers recurse either by value (stopping at pointers) or by spelling (stopping at tags).
+        """
+        local = tid - self.first_id
+        t = self.decoded(tid)
+        for rule in (0, 1):
+            if self._colors[rule][local] != _BLACK:
+                self._walk(tid, rule)
+        self._check_targets(tid, t)
+        self._ready[local] = t
+        return t
+
+    def _out(self, tid: int, rule: int) -> list[int]:
+        t = self.decoded(tid)
+        if (rule == 0 and t.kind == Kind.PTR) or (rule == 1 and t.kind in COMPOSITE_KINDS):
+            return []
+        return edges(t)
+
+    def _ensure_walked(self, tid: int, rule: int) -> None:
+        if tid < self.first_id:
+            if tid and self.base is not None:
+                self.base._ensure_walked(tid, rule)
+            return
+        if self._colors[rule][tid - self.first_id] != _BLACK:
+            self._walk(tid, rule)
+
+    def _walk(self, root: int, rule: int) -> None:
+        """Iterative DFS under one cycle rule; finished nodes stay BLACK so every id is walked once."""
+        first, color = self.first_id, self._colors[rule]
+        nodes = [root]
+        iters = [iter(self._out(root, rule))]
+        color[root - first] = _GREY
+        try:
+            while iters:
+                for nxt in iters[-1]:
+                    if nxt < first:
+                        self._ensure_walked(nxt, rule)
+                        continue
+                    c = color[nxt - first]
+                    if c == _BLACK:
+                        continue
+                    if c == _GREY:
+                        raise self._cycle_error([*nodes[nodes.index(nxt) :], nxt], rule)
+                    color[nxt - first] = _GREY
+                    nodes.append(nxt)
+                    iters.append(iter(self._out(nxt, rule)))
+                    break
+                else:
+                    color[nodes.pop() - first] = _BLACK
+                    iters.pop()
+        except BaseException:
+            for n in nodes:  # leave no half-walked state behind for a later access
+                color[n - first] = _WHITE
+            raise
+
+    def _cycle_error(self, cycle: list[int], rule: int) -> AbiguardError:
+        path = " -> ".join(f"[{i}] {self._label(i)}" for i in cycle[:-1]) + f" -> [{cycle[-1]}]"
+        what = "reference cycle not through a pointer" if rule == 0 else "pointer cycle through no struct or union"
+        start = cycle[0]
+        return self.error(start, self.starts[start - self.first_id], f"{what}: {path}")
+
+    def _label(self, tid: int) -> str:
+        t = self.decoded(tid)
+        return f"{t.kind.name} '{t.name}'" if t.name else t.kind.name
+
+    def _check_targets(self, tid: int, t: Type) -> None:
+        """Checks that need the kind of a referenced record (FUNC -> FUNC_PROTO, DATASEC -> VAR ...)."""
+        k = t.kind
+        w = self.starts[tid - self.first_id]
+        if k == Kind.FUNC:
+            if self.kind_no(t.ref) != Kind.FUNC_PROTO:
+                raise self.error(tid, w + 2, f"FUNC '{t.name}' refers to [{t.ref}], which is not a FUNC_PROTO")
+        elif k == Kind.DATASEC:
+            for n, v in enumerate(t.vars):
+                if self.kind_no(v.type) not in (Kind.VAR, Kind.FUNC):  # FUNC: extern kfuncs in .ksyms
+                    raise self.error(tid, w + 3 + 3 * n, f"DATASEC entry [{v.type}] is not a VAR or FUNC")
+        elif k == Kind.DECL_TAG:
+            target = self.decoded(t.ref)
+            if t.component_idx >= 0:
+                if target.kind in COMPOSITE_KINDS:
+                    limit = len(target.members)
+                elif target.kind == Kind.FUNC:
+                    limit = len(self.decoded(target.ref).params)
+                else:
+                    limit = 0
+                if t.component_idx >= limit:
+                    raise self.error(
+                        tid, w + 3, f"DECL_TAG component_idx {t.component_idx} is out of range for [{t.ref}]"
+                    )
+
+    def validate_all(self) -> None:
+        """Decode and check every id (base included); the first problem raises AbiguardError."""
+        if self._all_valid:
+            return
+        if self.base is not None:
+            self.base.validate_all()
+        for tid in range(self.first_id, self.count):
+            self[tid]
+        self._all_valid = True
+
+    # --- names ------------------------------------------------------------------------
+    def ids_named(self, name: str) -> list[int]:
+        """Ids (base included) whose record carries `name`, ascending; cheap for a handful of names."""
+        if not name:
+            return []
+        own: list[int]
+        if self._name_index is None:
+            self._lookups += 1
+            if self._lookups > _LOOKUPS_BEFORE_INDEX:
+                self._name_index = self._build_name_index()
+        if self._name_index is not None:
+            own = self._name_index.get(name, [])
+        else:
+            own = []
+            by_off = self._name_offsets()
+            for off in self._string_hits(name.encode("utf-8", "surrogateescape") + b"\0"):
+                own.extend(by_off.get(off, ()))
+        found = self.base.ids_named(name) if self.base is not None else []
+        return found + sorted(own) if own else found
+
+    def _string_hits(self, key: bytes) -> list[int]:
+        """Every string offset (base included) whose string equals key minus its NUL."""
+        hits = self.base._string_hits(key) if self.base is not None else []
+        data, pos = self.own_strings, self.own_strings.find(key)
+        while pos >= 0:
+            hits.append(self.str_base + pos)
+            pos = data.find(key, pos + 1)
+        return hits
+
+    def _name_offsets(self) -> dict[int, list[int]]:
+        if self._by_name_off is None:
+            index: dict[int, list[int]] = {}
+            words, first = self.words, self.first_id
+            for local, w in enumerate(self.starts):
+                off = words[w]
+                if off and (words[w + 1] >> 24) & 0x7F < 20:
+                    index.setdefault(off, []).append(first + local)
+            self._by_name_off = index
+        return self._by_name_off
+
+    def _build_name_index(self) -> dict[str, list[int]]:
+        index: dict[str, list[int]] = {}
+        string_at = self.string_at
+        for off, ids in self._name_offsets().items():
+            try:
+                name = string_at(off)
+            except LookupError:
+                continue  # a bad name offset is reported when that type is decoded
+            if name in index:
+                index[name] = sorted(index[name] + ids)
+            else:
+                index[name] = ids
+        return index
