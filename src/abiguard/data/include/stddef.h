@@ -1,0 +1,22 @@
+/* abiguard freestanding <stddef.h>: types from the compiler's predefined macros. */
+#ifndef __ABIGUARD_STDDEF_H
+#define __ABIGUARD_STDDEF_H
+
+typedef __SIZE_TYPE__ size_t;
+typedef __PTRDIFF_TYPE__ ptrdiff_t;
+#ifndef __cplusplus
+typedef __WCHAR_TYPE__ wchar_t;
+#endif
+
+/* max_align_t as the C11 ABIs define it (gcc/clang: long long and long double). */
+typedef struct {
+  long long __abiguard_max_align_ll __attribute__((__aligned__(__alignof__(long long))));
+  long double __abiguard_max_align_ld __attribute__((__aligned__(__alignof__(long double))));
+} max_align_t;
+
+#ifndef NULL
+#define NULL ((void *)0)
+#endif
+#define offsetof(type, member) __builtin_offsetof(type, member)
+
+#endif

@@ -1,0 +1,117 @@
+"""libclang access: the compiler arguments, our builtin headers, and the C API calls cindex lacks."""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from pathlib import Path
+
+from clang import cindex
+
+from ..model import Target
+
+# Freestanding headers (stddef.h, stdint.h, ...) written from the compiler's predefined macros:
+# the libclang wheel ships none, and they must be right for every -target.
+BUILTIN_INCLUDE = Path(__file__).resolve().parent.parent / "data" / "include"
+BUILTIN_PREFIX = "<builtin>"
+
+# CXEvalResultKind
+EVAL_INT = 1
+
+# Functions of libclang 18 the Python bindings do not declare: (name, argtypes, restype).
+_EXTRA_FUNCTIONS: tuple[tuple[str, list[object], object], ...] = (
+    ("clang_Cursor_Evaluate", [cindex.Cursor], ctypes.c_void_p),
+    ("clang_EvalResult_getKind", [ctypes.c_void_p], ctypes.c_int),
+    ("clang_EvalResult_isUnsignedInt", [ctypes.c_void_p], ctypes.c_uint),
+    ("clang_EvalResult_getAsUnsigned", [ctypes.c_void_p], ctypes.c_ulonglong),
+    ("clang_EvalResult_getAsLongLong", [ctypes.c_void_p], ctypes.c_longlong),
+    ("clang_EvalResult_dispose", [ctypes.c_void_p], None),
+    ("clang_Cursor_isAnonymousRecordDecl", [cindex.Cursor], ctypes.c_uint),
+    ("clang_isInvalidDeclaration", [cindex.Cursor], ctypes.c_uint),
+    ("clang_getUnqualifiedType", [cindex.Type], cindex.Type),
+    ("clang_Type_getModifiedType", [cindex.Type], cindex.Type),
+    ("clang_Type_getValueType", [cindex.Type], cindex.Type),
+)
+
+
+def clang_lib() -> ctypes.CDLL:
+    """The loaded libclang with the extra functions declared (idempotent: ctypes attributes are cached)."""
+    lib = cindex.conf.lib
+    for name, argtypes, restype in _EXTRA_FUNCTIONS:
+        fn = getattr(lib, name)
+        if fn.argtypes is None:
+            fn.argtypes = argtypes
+            fn.restype = restype
+    return lib
+
+
+def new_index() -> cindex.Index:
+    """A fresh libclang index; each process (and each parse) makes its own, nothing is shared."""
+    clang_lib()
+    return cindex.Index.create()
+
+
+def compiler_args(target: Target, include_dirs: Sequence[Path], defines: Sequence[str]) -> list[str]:
+    """Front-end arguments: C (gnu11) for `target`, only our builtin headers as system headers."""
+    args = [
+        "-x", "c",
+        "-std=gnu11",
+        "-target", target.triple,
+        "-nostdinc",
+        "-isystem", str(BUILTIN_INCLUDE),
+        "-ferror-limit=0",
+        "-fno-spell-checking",
+        "-w",
+    ]
+    for d in include_dirs:
+        args += ["-I", str(d)]
+    for d in defines:
+        args.append(f"-D{d}")
+    return args
+
+
+def unqualified(t: cindex.Type) -> cindex.Type:
+    """`t` without const/volatile/restrict."""
+    res = clang_lib().clang_getUnqualifiedType(t)
+    res._tu = t._tu
+    return res
+
+
+def modified_type(t: cindex.Type) -> cindex.Type:
+    """The type an attribute (e.g. nullability, btf_type_tag) applies to."""
+    res = clang_lib().clang_Type_getModifiedType(t)
+    res._tu = t._tu
+    return res
+
+
+def atomic_value_type(t: cindex.Type) -> cindex.Type:
+    """The type inside `_Atomic(T)`."""
+    res = clang_lib().clang_Type_getValueType(t)
+    res._tu = t._tu
+    return res
+
+
+def is_anonymous_member(decl: cindex.Cursor) -> bool:
+    """True for the record of a C11 anonymous struct/union member (not for a named member of unnamed type)."""
+    return bool(clang_lib().clang_Cursor_isAnonymousRecordDecl(decl))
+
+
+def is_invalid(decl: cindex.Cursor) -> bool:
+    """True when clang marked the declaration invalid (it had errors); its layout cannot be trusted."""
+    return bool(clang_lib().clang_isInvalidDeclaration(decl))
+
+
+def evaluate_int(cursor: cindex.Cursor) -> int | None:
+    """The integer value of a declaration's initializer as the front end folds it, else None."""
+    lib = clang_lib()
+    res = lib.clang_Cursor_Evaluate(cursor)
+    if not res:
+        return None
+    try:
+        if lib.clang_EvalResult_getKind(res) != EVAL_INT:
+            return None
+        if lib.clang_EvalResult_isUnsignedInt(res):
+            return int(lib.clang_EvalResult_getAsUnsigned(res))
+        return int(lib.clang_EvalResult_getAsLongLong(res))
+    finally:
+        lib.clang_EvalResult_dispose(res)

@@ -1,0 +1,283 @@
+"""Turn libclang declarations and types of one translation unit into BTF-like `Type` records."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Hashable
+
+from clang.cindex import Cursor, CursorKind, TypeKind
+from clang.cindex import Type as CType
+
+from ..model.types import Enumerator, IntEncoding, Kind, Member, Param, Type
+from .clang_lib import atomic_value_type, is_anonymous_member, is_invalid, modified_type, unqualified
+
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+# Type kinds are compared as raw CXTypeKind numbers: the bindings raise on kinds they do not list
+# (e.g. CXType_Attributed, CXType_Float16), which libclang 18 does produce.
+def _ids(*kinds: TypeKind) -> frozenset[int]:
+    return frozenset(k.value for k in kinds)
+
+
+_K_FLOAT16 = 32
+_K_BFLOAT16 = 39
+_K_ATTRIBUTED = 163
+_K_BTF_TAG_ATTRIBUTED = 178
+_SIGNED_INTS = _ids(
+    TypeKind.CHAR_S, TypeKind.SCHAR, TypeKind.SHORT, TypeKind.INT, TypeKind.LONG,
+    TypeKind.LONGLONG, TypeKind.INT128, TypeKind.WCHAR,
+)
+_UNSIGNED_INTS = _ids(
+    TypeKind.CHAR_U, TypeKind.UCHAR, TypeKind.USHORT, TypeKind.UINT, TypeKind.ULONG,
+    TypeKind.ULONGLONG, TypeKind.UINT128, TypeKind.CHAR16, TypeKind.CHAR32,
+)
+_INTS = _SIGNED_INTS | _UNSIGNED_INTS | _ids(TypeKind.BOOL)
+_CHARS = _ids(TypeKind.CHAR_S, TypeKind.CHAR_U, TypeKind.SCHAR, TypeKind.UCHAR)
+_FLOATS = _ids(
+    TypeKind.FLOAT, TypeKind.DOUBLE, TypeKind.LONGDOUBLE, TypeKind.FLOAT128, TypeKind.HALF,
+    TypeKind.IBM128, TypeKind.COMPLEX,
+) | {_K_FLOAT16, _K_BFLOAT16}
+_SIZED_ARRAYS = _ids(TypeKind.CONSTANTARRAY, TypeKind.VECTOR, TypeKind.EXTVECTOR)
+_ARRAYS = _SIZED_ARRAYS | _ids(TypeKind.INCOMPLETEARRAY, TypeKind.VARIABLEARRAY, TypeKind.DEPENDENTSIZEDARRAY)
+_K_ELABORATED = TypeKind.ELABORATED.value
+_K_VOID = TypeKind.VOID.value
+_K_TYPEDEF = TypeKind.TYPEDEF.value
+_K_RECORD = TypeKind.RECORD.value
+_K_ENUM = TypeKind.ENUM.value
+_K_POINTER = TypeKind.POINTER.value
+_K_PROTO = TypeKind.FUNCTIONPROTO.value
+_K_NOPROTO = TypeKind.FUNCTIONNOPROTO.value
+_K_ATOMIC = TypeKind.ATOMIC.value
+_K_BOOL = TypeKind.BOOL.value
+_TAG_KEYWORD = {CursorKind.STRUCT_DECL: "struct", CursorKind.UNION_DECL: "union", CursorKind.ENUM_DECL: "enum"}
+_TAG_DECLS = frozenset(_TAG_KEYWORD)
+
+
+def tag_name(decl: Cursor) -> str:
+    """The tag of a struct/union/enum, "" when it has none.
+
+    libclang spells unnamed tags as "(unnamed at f.h:3:1)" or after the typedef that names them;
+    only a real tag prints as `struct tag`.
+    """
+    name = decl.spelling
+    if not name or not _IDENT.fullmatch(name):
+        return ""
+    keyword = _TAG_KEYWORD.get(decl.kind)
+    return name if decl.type.spelling == f"{keyword} {name}" else ""
+
+
+class TypeBuilder:
+    """Collects the types of one TU, numbered from 1 in the order they are first reached (0 is void).
+
+    Records get their id before their members are read, so self-referencing structs terminate;
+    member lists are filled from a work list instead of recursion, keeping the stack shallow.
+    """
+
+    def __init__(self, locate: Callable[[Cursor], str]) -> None:
+        self.types: list[Type] = [Type(Kind.VOID)]
+        self._locate = locate
+        self._memo: dict[Hashable, int] = {}
+        self._pending: list[tuple[int, Cursor]] = []
+
+    # --- entry points -------------------------------------------------------------------
+    def add_declaration(self, cursor: Cursor) -> None:
+        """Record the type a top-level declaration introduces (invalid ones are skipped)."""
+        kind = cursor.kind
+        if kind in _TAG_DECLS or kind == CursorKind.TYPEDEF_DECL:
+            if not is_invalid(cursor):
+                self.type_id(cursor.type)
+        elif kind == CursorKind.FUNCTION_DECL and not is_invalid(cursor):
+            self._function(cursor)
+        self.finish()
+
+    def finish(self) -> list[Type]:
+        """Fill the members of every record reached so far; returns the type list."""
+        while self._pending:
+            tid, decl = self._pending.pop()
+            self._fill_record(tid, decl)
+        return self.types
+
+    # --- types ----------------------------------------------------------------------------
+    def _add(self, key: Hashable, t: Type) -> int:
+        tid = len(self.types)
+        self.types.append(t)
+        self._memo[key] = tid
+        return tid
+
+    def _intern(self, key: Hashable, make: Callable[[], Type]) -> int:
+        tid = self._memo.get(key)
+        if tid is None:
+            tid = self._add(key, make())
+        return tid
+
+    def type_id(self, t: CType) -> int:
+        """The id of a clang type, creating records for it (and what it references) on first sight."""
+        kind = t._kind_id
+        if kind not in _ARRAYS:
+            # Array qualifiers live on the element type; everything else wraps its unqualified self.
+            const, volatile, restrict = t.is_const_qualified(), t.is_volatile_qualified(), t.is_restrict_qualified()
+            if const or volatile or restrict:
+                tid = self.type_id(unqualified(t))
+                for flag, mod in ((restrict, Kind.RESTRICT), (volatile, Kind.VOLATILE), (const, Kind.CONST)):
+                    if flag:
+                        inner = tid
+                        tid = self._intern((mod, inner), lambda m=mod, r=inner: Type(m, ref=r))
+                return tid
+        if kind == _K_ELABORATED:
+            return self.type_id(t.get_named_type())
+        if kind == _K_VOID:
+            return 0
+        if kind == _K_TYPEDEF:
+            return self._typedef(t)
+        if kind == _K_RECORD:
+            return self._record(t)
+        if kind == _K_ENUM:
+            return self._enum(t)
+        if kind == _K_POINTER:
+            ref = self.type_id(t.get_pointee())
+            return self._intern((Kind.PTR, ref), lambda: Type(Kind.PTR, ref=ref, align=t.get_align()))
+        if kind in _ARRAYS:
+            return self._array(t)
+        if kind in (_K_PROTO, _K_NOPROTO):
+            return self._proto(t, None)
+        if kind in (_K_ATTRIBUTED, _K_BTF_TAG_ATTRIBUTED):
+            inner = modified_type(t)
+            return self.type_id(inner if inner._kind_id else t.get_canonical())
+        if kind == _K_ATOMIC:
+            return self.type_id(atomic_value_type(t))
+        if kind in _INTS:
+            return self._int(t)
+        if kind in _FLOATS:
+            name = t.spelling
+            return self._intern((Kind.FLOAT, name), lambda: Type(Kind.FLOAT, name, t.get_size(), align=t.get_align()))
+        canonical = t.get_canonical()
+        if canonical._kind_id != kind:
+            return self.type_id(canonical)
+        # A type C headers do not normally hold (e.g. a C++ or OpenCL one): keep its name and size.
+        name = t.spelling
+        return self._intern(("opaque", name), lambda: Type(Kind.INT, name, max(t.get_size(), 0), align=t.get_align()))
+
+    def _int(self, t: CType) -> int:
+        kind = t._kind_id
+        name = t.spelling
+        encoding = IntEncoding.NONE
+        if kind == _K_BOOL:
+            encoding = IntEncoding.BOOL
+        elif kind in _SIGNED_INTS:
+            encoding = IntEncoding.SIGNED
+        if kind in _CHARS:
+            encoding |= IntEncoding.CHAR
+        size = t.get_size()
+        return self._intern(
+            (Kind.INT, name),
+            lambda: Type(Kind.INT, name, size, encoding=encoding, int_bits=8 * size, align=t.get_align()),
+        )
+
+    def _typedef(self, t: CType) -> int:
+        decl = t.get_declaration()
+        key = ("typedef", decl.canonical)
+        tid = self._memo.get(key)
+        if tid is not None:
+            return tid
+        tid = self._add(key, Type(Kind.TYPEDEF, decl.spelling, align=t.get_align(), location=self._locate(decl)))
+        self.types[tid].ref = self.type_id(decl.underlying_typedef_type)
+        return tid
+
+    def _record(self, t: CType) -> int:
+        decl = t.get_declaration()
+        key = ("record", decl.canonical)
+        tid = self._memo.get(key)
+        if tid is not None:
+            return tid
+        union = decl.kind == CursorKind.UNION_DECL
+        definition = decl.get_definition()
+        if definition is None or is_invalid(definition) or t.get_size() < 0:
+            # Incomplete here, or its definition had errors (a diagnostic says so): a forward.
+            return self._add(key, Type(Kind.FWD, tag_name(decl), kind_flag=union, location=self._locate(decl)))
+        kind = Kind.UNION if union else Kind.STRUCT
+        record = Type(kind, tag_name(definition), t.get_size(), align=t.get_align(), location=self._locate(definition))
+        tid = self._add(key, record)
+        self._pending.append((tid, definition))
+        return tid
+
+    def _fill_record(self, tid: int, decl: Cursor) -> None:
+        members: list[Member] = []
+        for field in decl.type.get_fields():
+            bitfield = field.is_bitfield()
+            field_type = field.type
+            name = field.spelling
+            if bitfield and not name:
+                continue  # unnamed bitfields are padding, as in BTF
+            if field_type._kind_id in (_K_RECORD, _K_ELABORATED):
+                field_decl = field_type.get_declaration()
+                if field_decl.kind in (CursorKind.STRUCT_DECL, CursorKind.UNION_DECL) and is_anonymous_member(
+                    field_decl
+                ):
+                    name = ""
+            width = field.get_bitfield_width() if bitfield else 0
+            members.append(Member(name, self.type_id(field_type), field.get_field_offsetof(), width))
+        record = self.types[tid]
+        record.members = tuple(members)
+        record.kind_flag = any(m.bit_size for m in members)
+        # Tags declared inside a struct belong to file scope in C; keep named ones even if unused.
+        for child in decl.get_children():
+            if child.kind in _TAG_DECLS and tag_name(child) and not is_invalid(child):
+                self.type_id(child.type)
+
+    def _enum(self, t: CType) -> int:
+        decl = t.get_declaration()
+        key = ("enum", decl.canonical)
+        tid = self._memo.get(key)
+        if tid is not None:
+            return tid
+        definition = decl.get_definition() or decl
+        int_type = definition.enum_type
+        size = int_type.get_size()
+        if size <= 0:
+            size = 4
+        signed = int_type.get_canonical()._kind_id in _SIGNED_INTS
+        values = tuple(
+            Enumerator(c.spelling, c.enum_value)
+            for c in definition.get_children()
+            if c.kind == CursorKind.ENUM_CONSTANT_DECL
+        )
+        kind = Kind.ENUM64 if size == 8 else Kind.ENUM
+        align = t.get_align()
+        return self._add(
+            key,
+            Type(kind, tag_name(definition), size, enumerators=values, signed=signed,
+                 align=align if align > 0 else 0, location=self._locate(definition)),
+        )
+
+    def _array(self, t: CType) -> int:
+        elem = self.type_id(t.element_type)
+        count = t.element_count if t._kind_id in _SIZED_ARRAYS else 0
+        align = max(t.get_align(), 0)
+        return self._intern(
+            (Kind.ARRAY, elem, count, align), lambda: Type(Kind.ARRAY, ref=elem, nelems=count, align=align)
+        )
+
+    def _proto(self, t: CType, names: list[str] | None) -> int:
+        ret = self.type_id(t.get_result())
+        if t._kind_id == _K_PROTO:
+            args = [self.type_id(a) for a in t.argument_types()]
+            variadic = t.is_function_variadic()
+        else:
+            args, variadic = [], False
+        labels = names if names is not None and len(names) == len(args) else [""] * len(args)
+        params = tuple(Param(n, a) for n, a in zip(labels, args, strict=True))
+        if variadic:
+            params += (Param("", 0),)
+        return self._intern((Kind.FUNC_PROTO, ret, params), lambda: Type(Kind.FUNC_PROTO, ref=ret, params=params))
+
+    def _function(self, cursor: Cursor) -> int:
+        key = ("func", cursor.canonical)
+        tid = self._memo.get(key)
+        if tid is not None:
+            return tid
+        names = [a.spelling for a in cursor.get_arguments()]
+        proto = self._proto(cursor.type, names)
+        # BTF linkage: 0 static, 1 global definition, 2 extern declaration.
+        linkage = 0 if cursor.linkage.name == "INTERNAL" else 1 if cursor.is_definition() else 2
+        return self._add(key, Type(Kind.FUNC, cursor.spelling, ref=proto, linkage=linkage,
+                                   location=self._locate(cursor)))

@@ -1,0 +1,192 @@
+"""Parse one C translation unit for one target: its types, integer macros, errors and the files it read."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clang.cindex import Cursor, CursorKind, Diagnostic, TranslationUnit, TranslationUnitLoadError
+
+from ..errors import AbiguardError
+from ..model import Target
+from ..model.graph import Diagnostic as GraphDiagnostic
+from ..model.types import Constant, Type
+from .clang_constants import MacroCandidate, evaluate_macros, macro_candidate
+from .clang_lib import BUILTIN_INCLUDE, BUILTIN_PREFIX, compiler_args, new_index
+from .clang_types import TypeBuilder
+
+_TYPE_DECLS = frozenset({
+    CursorKind.STRUCT_DECL, CursorKind.UNION_DECL, CursorKind.ENUM_DECL, CursorKind.TYPEDEF_DECL,
+    CursorKind.FUNCTION_DECL,
+})
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    """What one TU yielded for one target; picklable so worker processes can return it.
+
+    `types[0]` is void and ids are local to this unit; `files` maps every file the TU read to the
+    sha256 of its content; `entries` maps each of them to the header the main file included that
+    brought it in; `error_files` are the files clang reported errors in.
+    """
+
+    filename: str
+    target: Target
+    types: tuple[Type, ...]
+    constants: dict[str, Constant]
+    diagnostics: tuple[GraphDiagnostic, ...]
+    files: dict[str, str]
+    entries: dict[str, str] = field(default_factory=dict)
+    error_files: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when the TU compiled without errors."""
+        return not self.diagnostics
+
+
+class _Locator:
+    """Names files the way C includes them: relative to the include directory that holds them."""
+
+    def __init__(self, include_dirs: Sequence[Path], main: str) -> None:
+        roots = [(_norm(str(d)), "") for d in include_dirs] + [(str(BUILTIN_INCLUDE), BUILTIN_PREFIX + "/")]
+        # Longest root first, so a nested include dir wins over its parent.
+        self._roots = sorted(roots, key=lambda r: -len(r[0]))
+        self._main = main
+        self._cache: dict[str, str] = {}
+
+    def file(self, name: str) -> str:
+        cached = self._cache.get(name)
+        if cached is not None:
+            return cached
+        shown = name
+        if name != self._main:
+            path = _norm(name)
+            for root, prefix in self._roots:
+                if path.startswith(root + os.sep):
+                    shown = prefix + path[len(root) + 1:]
+                    break
+        self._cache[name] = shown
+        return shown
+
+    def cursor(self, cursor: Cursor) -> str:
+        loc = cursor.location
+        if loc.file is None:
+            return ""
+        return f"{self.file(loc.file.name)}:{loc.line}"
+
+
+def _norm(name: str) -> str:
+    return os.path.normpath(os.path.abspath(name))
+
+
+def _sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return ""
+    return h.hexdigest()
+
+
+def _read_files(tu: TranslationUnit, filename: str, contents: Mapping[str, str]) -> tuple[dict, dict]:
+    """sha256 of every file the TU read, and the top-level include each one came through."""
+    main = _norm(filename)
+    parents: dict[str, str] = {}
+    order: list[str] = [main]
+    for inc in tu.get_includes():
+        child = _norm(inc.include.name)
+        if child not in parents and child != main:
+            parents[child] = _norm(inc.source.name)
+            order.append(child)
+    digests: dict[str, str] = {}
+    for name in order:
+        text = contents.get(name)
+        digests[name] = hashlib.sha256(text.encode()).hexdigest() if text is not None else _sha256_file(name)
+    entries: dict[str, str] = {}
+    for name in order[1:]:
+        top = name
+        seen = 0
+        while parents.get(top, main) != main and seen < len(parents):
+            top = parents[top]
+            seen += 1
+        entries[name] = top
+    return digests, entries
+
+
+def parse_unit(
+    text: str,
+    filename: str,
+    include_dirs: Sequence[Path],
+    target: Target,
+    defines: Sequence[str] = (),
+    unsaved: Mapping[str, str] | None = None,
+) -> UnitResult:
+    """Parse `text` (named `filename`) for `target` and collect its types, integer macros and errors.
+
+    `unsaved` maps further file names to contents that replace (or stand in for) files on disk.
+    """
+    args = compiler_args(target, include_dirs, defines)
+    extra = list((unsaved or {}).items())
+    index = new_index()
+    try:
+        tu = index.parse(
+            filename,
+            args=args,
+            unsaved_files=[(filename, text), *extra],
+            options=TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD,
+        )
+    except TranslationUnitLoadError as e:
+        raise AbiguardError(filename, f"libclang could not parse it for {target.name}: {e}") from None
+    locator = _Locator(include_dirs, filename)
+    builtin_dir = str(BUILTIN_INCLUDE) + os.sep
+
+    diagnostics: list[GraphDiagnostic] = []
+    error_files: list[str] = []
+    for d in tu.diagnostics:
+        if d.severity < Diagnostic.Error:
+            continue
+        loc = d.location
+        if loc.file is None:
+            where = filename
+        else:
+            where = f"{locator.file(loc.file.name)}:{loc.line}"
+            error_files.append(_norm(loc.file.name))
+        diagnostics.append(GraphDiagnostic(where, f"{target.name}: {d.spelling}"))
+
+    builder = TypeBuilder(locator.cursor)
+    candidates: dict[str, MacroCandidate] = {}
+    for cursor in tu.cursor.get_children():
+        kind = cursor.kind
+        if kind == CursorKind.MACRO_DEFINITION:
+            loc = cursor.location
+            if loc.file is None or _norm(loc.file.name).startswith(builtin_dir):
+                continue  # predefined or from our freestanding headers: not the source's constants
+            cand = macro_candidate(cursor, locator.cursor(cursor))
+            if cand is not None:
+                candidates.pop(cand.name, None)  # a redefinition: the last one counts, in its order
+                candidates[cand.name] = cand
+            else:
+                candidates.pop(cursor.spelling, None)
+        elif kind in _TYPE_DECLS and cursor.location.file is not None:
+            builder.add_declaration(cursor)
+    types = builder.finish()
+
+    contents = {_norm(name): content for name, content in [(filename, text), *extra]}
+    files, entries = _read_files(tu, filename, contents)
+    constants = evaluate_macros(index, filename, text, args, extra, list(candidates.values()))
+    return UnitResult(
+        filename=filename,
+        target=target,
+        types=tuple(types),
+        constants=dict(sorted(constants.items())),
+        diagnostics=tuple(dict.fromkeys(diagnostics)),
+        files=files,
+        entries=entries,
+        error_files=tuple(dict.fromkeys(error_files)),
+    )
