@@ -145,7 +145,8 @@ class _Builder:
             anonymous = g[shown].kind in COMPOSITE_KINDS and not g[shown].name
             if g[target].kind in COMPOSITE_KINDS and (anonymous or self.expand):
                 inner = self.block(target, base_bits + m.bit_offset)
-            padding_inside = self.padding_of(m.type) if g[m.type].kind == Kind.STRUCT else 0
+            # pahole notes a member struct's tail padding inside structs only, never in a union
+            padding_inside = self.padding_of(m.type) if is_struct and g[m.type].kind == Kind.STRUCT else 0
             rows.append(
                 Row(
                     name=m.name,

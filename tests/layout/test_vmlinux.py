@@ -1,0 +1,119 @@
+"""The pahole oracle on this machine's kernel BTF: a few hundred structs, numbers and holes identical."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from abiguard.model import Kind, TypeGraph
+
+from .conftest import require_tool, run_cli
+from .oracle import compare_with_pahole, flatten_json, pahole_rows
+from .pahole_text import run_pahole
+
+KNOWN = ("task_struct", "sk_buff", "bpf_perf_event_data", "pt_regs", "file", "inode", "bpf_attr",
+         "sock", "page", "mm_struct", "net_device", "super_block", "dentry")
+SAMPLE = 300
+
+
+@pytest.fixture(scope="module")
+def kernel_graph() -> TypeGraph:
+    from abiguard.sources.btf import read_btf_file
+
+    path = Path("/sys/kernel/btf/vmlinux")
+    if not path.exists():
+        pytest.skip(f"{path} is not present on this machine")
+    return read_btf_file(path)
+
+
+def _sample(graph: TypeGraph) -> list[tuple[str, str]]:
+    """(keyword, name) of every Nth uniquely named struct/union by name, plus well-known ones."""
+    by_name: dict[str, list[int]] = {}
+    for tid in graph.ids():
+        t = graph[tid]
+        if t.kind in (Kind.STRUCT, Kind.UNION) and t.name and t.size:
+            by_name.setdefault(t.name, []).append(tid)
+    unique = sorted(n for n, ids in by_name.items() if len(ids) == 1)
+    step = max(len(unique) // SAMPLE, 1)
+    names = dict.fromkeys([n for n in KNOWN if n in by_name] + unique[::step])
+    return [("union" if graph[by_name[n][0]].kind == Kind.UNION else "struct", n) for n in names]
+
+
+def test_few_hundred_kernel_structs_match_pahole(kernel_graph: TypeGraph, vmlinux_btf: Path) -> None:
+    require_tool("pahole")
+    sample = _sample(kernel_graph)
+    assert len(sample) >= SAMPLE
+    pahole = run_pahole(vmlinux_btf, [n for _, n in sample])
+    checked = 0
+    for keyword, name in sample:
+        p = pahole.get(name)
+        assert p is not None and p.keyword == keyword, name
+        compare_with_pahole(kernel_graph, name, p)
+        checked += 1
+    assert checked == len(sample)
+
+
+@pytest.mark.parametrize("name", ["task_struct", "sk_buff", "bpf_perf_event_data"])
+def test_cli_json_matches_pahole(name: str, vmlinux_btf: Path) -> None:
+    require_tool("pahole")
+    proc = run_cli("layout", name, str(vmlinux_btf), "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["arch"] and data["kind"] == "struct" and data["align_derived"] is True
+    p = run_pahole(vmlinux_btf, [name])[name]
+    assert data["size"] == int(p.stats["size"].split(",")[0])
+    assert flatten_json(data["members"]) == pahole_rows(p)
+
+
+def test_cli_text_default_source_is_kernel_btf(vmlinux_btf: Path) -> None:
+    proc = run_cli("layout", "bpf_perf_event_data")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "struct bpf_perf_event_data {"
+    assert lines[1].split()[:2] == ["bpf_user_pt_regs_t", "regs;"]
+    assert any(line.startswith("\t/* size: ") and line.endswith(", members: 3 */") for line in lines)
+    assert any(line.startswith("\t/* align: ") for line in lines)
+
+
+def test_users_of_pt_regs_on_the_kernel(kernel_graph: TypeGraph) -> None:
+    from abiguard.report.layout import build_layout, layout_json
+    from abiguard.report.users import find_users
+
+    pt_regs = kernel_graph.resolve("struct pt_regs")
+    result = find_users(kernel_graph, pt_regs)
+    paths = {u.path for u in result.by_value}
+    # the kernel's BPF context: pt_regs through the uapi typedef (x86: bpf_user_pt_regs_t is pt_regs)
+    assert "bpf_perf_event_data.regs (via typedef bpf_user_pt_regs_t)" in paths
+    # cross-check two embedders against their own layouts: the member exists, of the right size
+    checked = 0
+    for user in result.by_value:
+        if user.kind != "struct" or "." not in user.path or "(" in user.path or "<anon>" in user.path:
+            continue
+        checked += 1
+        data = layout_json(build_layout(kernel_graph, user.type_id, expand=True), kernel_graph)
+        steps = user.path.split(".")[1:]
+        members = data["members"]
+        found = None
+        for step in steps:
+            found = _find_member(members, step)
+            assert found is not None, (user.path, step)
+            members = found.get("members", [])
+        assert found is not None and found["size"] == kernel_graph.size_of(pt_regs), user.path
+    assert checked >= 2  # e.g. fork_frame.regs, and more on every arch
+    pointer_names = {u.name for u in result.by_pointer}
+    assert "task_struct" not in {u.name for u in result.by_value}
+    assert pointer_names and not pointer_names & {u.name for u in result.by_value}
+
+
+def _find_member(members: list[dict], name: str) -> dict | None:
+    """A member by name, looking through anonymous inline members as C does."""
+    for m in members:
+        if m["name"] == name:
+            return m
+        if not m["name"] and "members" in m:
+            inner = _find_member(m["members"], name)
+            if inner is not None:
+                return inner
+    return None
