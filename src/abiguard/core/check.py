@@ -1,0 +1,52 @@
+"""Check BPF objects against kernels: every relocation resolved, poisoned ones tested for reachability."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .objfile import BpfObject
+from .reach import patched_code, reachable
+from .resolve import ReloResult, ResolveContext, Status, TargetKernel, resolve_relo
+
+
+@dataclass
+class Verdict:
+    """One object on one kernel."""
+
+    obj: str
+    kernel: str
+    results: list[ReloResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(r.failed for r in self.results)
+
+    @property
+    def failures(self) -> list[ReloResult]:
+        return [r for r in self.results if r.failed]
+
+
+def check_object(obj: BpfObject, kernel: TargetKernel) -> Verdict:
+    """Resolve every relocation of `obj` in libbpf's order, sharing one candidate cache per object."""
+    ctx = ResolveContext(obj.btf, kernel)
+    verdict = Verdict(str(obj.path), kernel.name)
+    for sec in obj.ext.relo_sections():
+        code = obj.code[sec.name]
+        results = [
+            resolve_relo(ctx, sec.name, obj.func_at(sec, r.insn_off), r, code, obj.line_at(sec, r.insn_off))
+            for r in sec.core_relos
+        ]
+        poisoned = {r.relo.insn_off // 8 for r in results if r.status == Status.POISONED}
+        if poisoned:
+            values = {
+                r.relo.insn_off // 8: r.new_val
+                for r in results
+                if r.new_val is not None and r.status in (Status.OK, Status.ZERO)
+            }
+            entries = sorted({fi.insn_off // 8 for fi in sec.func_info}) or [0]
+            live = reachable(patched_code(code, values), entries, poisoned)
+            for r in results:
+                if r.status == Status.POISONED:
+                    r.reachable = r.relo.insn_off // 8 in live
+        verdict.results.extend(results)
+    return verdict
