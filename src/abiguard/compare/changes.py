@@ -1,0 +1,281 @@
+"""Raw change detection for one matched pair of types: what differs, without judging it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..model import COMPOSITE_KINDS, ENUM_KINDS, Constant, Kind
+from .match import TypeKey
+from .shape import FlatMember, GraphView
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference. `where` says how a member was added (appended, in_hole, in_reserved, union, inserted)."""
+
+    kind: str
+    member: str | None = None
+    old: Any = None
+    new: Any = None
+    where: str = ""
+    layout_identical: bool = False  # old and new types have the same layout (source-level change only)
+    signedness_only: bool = False
+    old_bit_offset: int = -1  # position in OLD, orders shift events
+    new_type_id: int = 0  # the member's type in NEW, to look for a changed type inside it
+    detail: str = ""  # words for the message
+
+
+@dataclass
+class TypeDiff:
+    """All raw changes of one matched type."""
+
+    key: TypeKey
+    old_id: int
+    new_id: int
+    changes: list[Change] = field(default_factory=list)
+    old_size: int = 0
+    new_size: int = 0
+
+    @property
+    def size_changed(self) -> bool:
+        return self.old_size != self.new_size
+
+    @property
+    def layout_changed(self) -> bool:
+        """Size or alignment differ: whatever embeds this type by value moves."""
+        return self.size_changed or any(c.kind == "align_changed" for c in self.changes)
+
+
+def _intervals_cover(intervals: list[tuple[int, int]], start: int, end: int) -> bool:
+    """True when [start, end) lies inside the union of the half-open intervals."""
+    pos = start
+    for s, e in sorted(intervals):
+        if s > pos:
+            break
+        pos = max(pos, e)
+        if pos >= end:
+            return True
+    return pos >= end
+
+
+def _holes(members: tuple[FlatMember, ...], size_bits: int) -> list[tuple[int, int]]:
+    """Bit ranges inside the type that no member occupies (padding)."""
+    holes: list[tuple[int, int]] = []
+    pos = 0
+    for s, e in sorted((m.bit_offset, m.bit_end) for m in members):
+        if s > pos:
+            holes.append((pos, s))
+        pos = max(pos, e)
+    if pos < size_bits:
+        holes.append((pos, size_bits))
+    return holes
+
+
+def diff_composite(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: int) -> TypeDiff:
+    """Member-level changes of a struct/union (anonymous members inlined)."""
+    ot, nt = old.graph[oid], new.graph[nid]
+    diff = TypeDiff(key, oid, nid, old_size=ot.size, new_size=nt.size)
+    out = diff.changes
+    oflat, nflat = old.flat(oid), new.flat(nid)
+    omap = {m.path: m for m in oflat}
+    nmap = {m.path: m for m in nflat}
+    removed = [m for m in oflat if m.path not in nmap]
+    added = [m for m in nflat if m.path not in omap]
+
+    # A removed and an added member at the same place with the same layout: a rename.
+    renamed: set[str] = set()
+    for a in added:
+        for r in removed:
+            if (r.path not in renamed and r.bit_offset == a.bit_offset and r.bit_size == a.bit_size
+                    and r.size == a.size and old.layout(r.type_id) == new.layout(a.type_id)):
+                renamed.update((r.path, a.path))
+                out.append(Change("member_renamed", a.path, r.path, a.path, layout_identical=True,
+                                  old_bit_offset=r.bit_offset, new_type_id=a.type_id,
+                                  detail=f"{r.path} renamed to {a.path}"))
+                break
+    removed = [m for m in removed if m.path not in renamed]
+    added = [m for m in added if m.path not in renamed]
+
+    # Space new members may take without moving anything: padding, removed members, shrunk reserve.
+    common = [(omap[m.path], m) for m in nflat if m.path in omap]
+    free = _holes(oflat, 8 * ot.size) + [(m.bit_offset, m.bit_end) for m in removed]
+    shrunk: set[str] = set()
+    for o, n in common:
+        if (o.ref == n.ref and (n.bit_size or n.elem_size) and o.bit_offset <= n.bit_offset
+                and n.bit_end <= o.bit_end and (o.bit_offset, o.bit_end) != (n.bit_offset, n.bit_end)):
+            shrunk.add(n.path)
+            free += [(o.bit_offset, n.bit_offset), (n.bit_end, o.bit_end)]
+    new_occupied = [(m.bit_offset, m.bit_end) for m in added]
+    old_data_end = max((m.bit_end for m in oflat), default=0)
+
+    for o, n in common:
+        if n.path in shrunk:
+            taken = any(s < o.bit_end and e > o.bit_offset for s, e in new_occupied)
+            out.append(Change("reserved_shrunk" if taken else "member_size_changed", n.path,
+                              _extent(o), _extent(n), old_bit_offset=o.bit_offset, new_type_id=n.type_id,
+                              detail="reserved space shrunk to make room" if taken else "shrunk"))
+            continue
+        if o.ref != n.ref:
+            same_place = (o.bit_offset, o.bit_size, o.size) == (n.bit_offset, n.bit_size, n.size)
+            identical = same_place and old.layout(o.type_id) == new.layout(n.type_id)
+            so, sn = old.signedness(o.type_id), new.signedness(n.type_id)
+            out.append(Change("member_type_changed", n.path, old.spelled(o.type_id), new.spelled(n.type_id),
+                              layout_identical=identical,
+                              signedness_only=identical and so is not None and sn is not None and so != sn,
+                              old_bit_offset=o.bit_offset, new_type_id=n.type_id,
+                              detail=f"size {o.size} -> {n.size}" if o.size != n.size else ""))
+        elif o.is_bitfield or n.is_bitfield:
+            if (o.bit_offset, o.bit_size) != (n.bit_offset, n.bit_size):
+                out.append(Change("bitfield_changed", n.path, _extent(o), _extent(n),
+                                  old_bit_offset=o.bit_offset, new_type_id=n.type_id))
+            continue
+        elif o.size != n.size or o.elem_size != n.elem_size:
+            flexible = o.size == n.size
+            out.append(Change("array_element_size_changed" if flexible else "member_size_changed", n.path,
+                              o.elem_size if flexible else o.size, n.elem_size if flexible else n.size,
+                              old_bit_offset=o.bit_offset, new_type_id=n.type_id))
+        if o.bit_offset != n.bit_offset:
+            out.append(Change("member_offset_changed", n.path, o.bit_offset // 8, n.bit_offset // 8,
+                              old_bit_offset=o.bit_offset, new_type_id=n.type_id))
+    _mark_moves(out, common)
+
+    for r in removed:
+        covered = nt.size == ot.size and _intervals_cover(new_occupied, r.bit_offset, r.bit_end)
+        out.append(Change("member_replaced" if covered else "member_removed", r.path, _extent(r), None,
+                          old_bit_offset=r.bit_offset,
+                          detail="its space is taken by new members" if covered else ""))
+    for a in added:
+        out.append(Change("member_added", a.path, None, _extent(a), where=_where_added(a, oflat, omap, nflat,
+                          free, old_data_end, 8 * ot.size), old_bit_offset=a.bit_offset, new_type_id=a.type_id))
+
+    if ot.size != nt.size:
+        out.append(Change("size_changed", None, ot.size, nt.size, old_bit_offset=old_data_end))
+    oa, na = old.graph.align_of(oid), new.graph.align_of(nid)
+    if oa != na:
+        out.append(Change("align_changed", None, oa, na, old_bit_offset=old_data_end))
+    return diff
+
+
+def _mark_moves(out: list[Change], common: list[tuple[FlatMember, FlatMember]]) -> None:
+    """Offset changes that also change declaration order are moves, not shifts."""
+    old_order = [o.path for o, _ in sorted(common, key=lambda p: (p[0].bit_offset, p[0].index))]
+    new_order = [n.path for _, n in sorted(common, key=lambda p: (p[1].bit_offset, p[1].index))]
+    if old_order == new_order:
+        return
+    moved = {p for i, p in enumerate(new_order) if old_order.index(p) != i}
+    for i, c in enumerate(out):
+        if c.kind == "member_offset_changed" and c.member in moved:
+            out[i] = Change("member_moved", c.member, c.old, c.new, old_bit_offset=c.old_bit_offset,
+                            new_type_id=c.new_type_id)
+
+
+def _extent(m: FlatMember) -> dict[str, int]:
+    if m.is_bitfield:
+        return {"bit_offset": m.bit_offset, "bit_size": m.bit_size}
+    return {"offset": m.bit_offset // 8, "size": m.size}
+
+
+def _where_added(a: FlatMember, oflat: tuple[FlatMember, ...], omap: Mapping[str, FlatMember],
+                 nflat: tuple[FlatMember, ...], free: list[tuple[int, int]], old_data_end: int,
+                 old_size_bits: int) -> str:
+    """Where a new member went: into padding/reserved space, a union, after the old end, or in between."""
+    if a.in_union:
+        siblings = [omap[m.path] for m in nflat if m.container == a.container and m.path in omap]
+        if siblings and min(s.bit_offset for s in siblings) <= a.bit_offset \
+                and a.bit_end <= max(s.bit_end for s in siblings):
+            return "union"
+    if a.bit_end <= old_size_bits and _intervals_cover(free, a.bit_offset, a.bit_end):
+        holes_only = all(not (m.bit_offset < a.bit_end and m.bit_end > a.bit_offset) for m in oflat)
+        return "in_hole" if holes_only else "in_reserved"
+    if a.bit_offset >= old_data_end:
+        return "appended"
+    return "inserted"
+
+
+def diff_enum(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: int) -> TypeDiff:
+    """Enumerator and size/signedness changes of an enum."""
+    ot, nt = old.graph[oid], new.graph[nid]
+    diff = TypeDiff(key, oid, nid, old_size=ot.size, new_size=nt.size)
+    out = diff.changes
+    ovals = {e.name: e.value for e in ot.enumerators}
+    nvals = {e.name: e.value for e in nt.enumerators}
+    gone = [n for n in ovals if n not in nvals]
+    fresh = [n for n in nvals if n not in ovals]
+    for name in list(gone):
+        same_value = [f for f in fresh if nvals[f] == ovals[name]]
+        if len(same_value) == 1 and list(ovals.values()).count(ovals[name]) == 1:
+            out.append(Change("enumerator_renamed", same_value[0], name, same_value[0], layout_identical=True))
+            gone.remove(name)
+            fresh.remove(same_value[0])
+    out += [Change("enumerator_removed", n, ovals[n], None) for n in gone]
+    out += [Change("enumerator_added", n, None, nvals[n]) for n in fresh]
+    out += [Change("enumerator_value_changed", n, v, nvals[n]) for n, v in ovals.items()
+            if n in nvals and nvals[n] != v]
+    if ot.size != nt.size:
+        out.append(Change("enum_size_changed", None, ot.size, nt.size))
+    if ot.signed != nt.signed:
+        out.append(Change("enum_signedness_changed", None, ot.signed, nt.signed, signedness_only=True,
+                          layout_identical=True))
+    return diff
+
+
+def diff_typedef(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: int) -> TypeDiff:
+    """A typedef now names another type."""
+    ot, nt = old.graph[oid], new.graph[nid]
+    diff = TypeDiff(key, oid, nid, old_size=old.size(oid), new_size=new.size(nid))
+    identical = old.layout(ot.ref) == new.layout(nt.ref)
+    so, sn = old.signedness(ot.ref), new.signedness(nt.ref)
+    detail = f"size {diff.old_size} -> {diff.new_size}" if diff.size_changed else ""
+    diff.changes.append(Change("typedef_retargeted", None, old.spelled(ot.ref), new.spelled(nt.ref),
+                               layout_identical=identical, signedness_only=identical and so != sn,
+                               new_type_id=nt.ref, detail=detail))
+    oa, na = old.graph.align_of(oid), new.graph.align_of(nid)
+    if oa != na:
+        diff.changes.append(Change("align_changed", None, oa, na))
+    return diff
+
+
+def diff_func(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: int) -> TypeDiff:
+    """A BTF function whose prototype changed."""
+    op, np_ = old.graph[old.graph[oid].ref], new.graph[new.graph[nid].ref]
+    diff = TypeDiff(key, oid, nid)
+    identical = old.layout(old.graph[oid].ref) == new.layout(new.graph[nid].ref)
+    old_text = old.spelled(old.graph[oid].ref)
+    new_text = new.spelled(new.graph[nid].ref)
+    detail = f"{len(op.params)} -> {len(np_.params)} parameters" if len(op.params) != len(np_.params) else ""
+    diff.changes.append(Change("func_proto_changed", None, old_text, new_text, layout_identical=identical,
+                               detail=detail))
+    return diff
+
+
+def diff_pair(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: int) -> TypeDiff | None:
+    """Raw changes of a matched pair, or None when their signatures agree."""
+    if old.signature(oid) == new.signature(nid):
+        return None
+    k = old.graph[oid].kind
+    nk = new.graph[nid].kind
+    if k in COMPOSITE_KINDS and nk in COMPOSITE_KINDS:
+        return diff_composite(key, old, oid, new, nid)
+    if k in ENUM_KINDS and nk in ENUM_KINDS:
+        return diff_enum(key, old, oid, new, nid)
+    if k == Kind.TYPEDEF:
+        return diff_typedef(key, old, oid, new, nid)
+    if k == Kind.FUNC:
+        return diff_func(key, old, oid, new, nid)
+    return None
+
+
+def diff_constants(old: Mapping[str, Constant], new: Mapping[str, Constant]) -> list[Change]:
+    """`#define` constants added, removed or changed in value."""
+    out: list[Change] = []
+    for name in sorted(old.keys() | new.keys()):
+        o, n = old.get(name), new.get(name)
+        if o is None and n is not None:
+            out.append(Change("constant_added", name, None, n.value))
+        elif n is None and o is not None:
+            out.append(Change("constant_removed", name, o.value, None))
+        elif o is not None and n is not None and o.value != n.value:
+            out.append(Change("constant_value_changed", name, o.value, n.value))
+    return out

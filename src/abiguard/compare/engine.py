@@ -1,0 +1,285 @@
+"""The comparer: two TypeGraphs per arch in, findings with severities and impact chains out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ..errors import AbiguardError
+from ..model import ALL_ARCHES, COMPOSITE_KINDS, ENUM_KINDS, Kind, TypeGraph
+from . import rules
+from .changes import Change, TypeDiff, diff_constants, diff_pair
+from .findings import DiffResult, Finding, Severity
+from .impact import Cause, Impact
+from .match import Matching, TypeKey, match_types
+from .shape import GraphView
+from .waivers import Waivers
+
+_WORDS = {
+    "size_changed": "size",
+    "align_changed": "alignment",
+    "member_offset_changed": "offset",
+    "member_moved": "moved",
+    "member_size_changed": "size",
+    "array_element_size_changed": "element size",
+    "enum_size_changed": "size",
+}
+
+
+class _Scope:
+    """The types (by display name) `--type` roots reach in either version; None roots = everything."""
+
+    def __init__(self, roots: Sequence[str], views: Iterable[tuple[GraphView, dict[int, TypeKey]]]) -> None:
+        self.names: set[str] = set()
+        self.constants: set[str] = set()
+        self.found: set[str] = set()
+        for view, keys in views:
+            g = view.graph
+            start: list[int] = []
+            for spec in roots:
+                bare = spec.removeprefix("#define ").strip()
+                if bare in g.constants:
+                    self.constants.add(bare)
+                    self.found.add(spec)
+                try:
+                    start.append(g.resolve(spec))
+                    self.found.add(spec)
+                except AbiguardError:
+                    continue
+            for tid in _reachable(g, start):
+                key = keys.get(tid)
+                if key is not None:
+                    self.names.add(key.display)
+
+    def covers(self, finding: Finding) -> bool:
+        if finding.type.startswith("#define "):
+            return finding.type.removeprefix("#define ") in self.constants
+        return finding.type in self.names
+
+
+def _reachable(g: TypeGraph, start: list[int]) -> set[int]:
+    """Every type reachable from `start` by members, pointers, typedefs, arrays and prototypes."""
+    seen: set[int] = set()
+    stack = list(start)
+    while stack:
+        tid = stack.pop()
+        if tid in seen or tid <= 0 or tid >= len(g):
+            continue
+        seen.add(tid)
+        t = g[tid]
+        if t.kind in COMPOSITE_KINDS:
+            stack.extend(m.type for m in t.members)
+        elif t.kind == Kind.FUNC_PROTO:
+            stack.append(t.ref)
+            stack.extend(p.type for p in t.params)
+        elif t.ref:
+            stack.append(t.ref)
+    return seen
+
+
+def compare_graphs(old: TypeGraph, new: TypeGraph, roots: Sequence[str] = ()) -> list[Finding]:
+    """Findings for one arch, sorted: every change with its severity and, for effects, its chain."""
+    return _Comparison(old, new, roots).run()
+
+
+class _Comparison:
+    def __init__(self, old: TypeGraph, new: TypeGraph, roots: Sequence[str]) -> None:
+        self.old, self.new = GraphView(old), GraphView(new)
+        self.arch = new.target.name
+        self.matching: Matching = match_types(self.old, self.new)
+        self.diffs: dict[TypeKey, TypeDiff] = {}
+        for key, oid, nid in self.matching.pairs:
+            diff = diff_pair(key, self.old, oid, self.new, nid)
+            if diff is not None and diff.changes:
+                self.diffs[key] = diff
+        self.impact = Impact(self.new, self.matching, self.diffs)
+        self.scope = (_Scope(roots, [(self.old, self.matching.old_keys), (self.new, self.matching.new_keys)])
+                      if roots else None)
+        self.roots_found = self.scope.found if self.scope else set()
+
+    def run(self) -> list[Finding]:
+        findings: list[Finding] = []
+        findings += self._presence(self.matching.removed, self.old, removed=True)
+        findings += self._presence(self.matching.added, self.new, removed=False)
+        attributed = {key: self.impact.attribute(d) for key, d in sorted(self.diffs.items())}
+        # A root with an effect in an ABI type is embedded by value in it (the growth rule needs this).
+        embedded = {cause.root for key, pairs in attributed.items() for _, cause in pairs
+                    if cause is not None and (self.scope is None or key.display in self.scope.names)}
+        for key, pairs in attributed.items():
+            findings += self._type_findings(self.diffs[key], pairs, key in embedded)
+        for c in diff_constants(self.old.graph.constants, self.new.graph.constants):
+            const = self.new.graph.constants.get(c.member or "") or self.old.graph.constants.get(c.member or "")
+            findings.append(self._finding(c, f"#define {c.member}", None, rules.severity(c, rules.TypeFacts()),
+                                          root=f"#define {c.member}", location=const.location if const else "",
+                                          message=_constant_message(c)))
+        if self.scope is not None:
+            findings = [f for f in findings if self.scope.covers(f)]
+        return sorted(findings, key=Finding.sort_key)
+
+    # --- added / removed types --------------------------------------------------------
+    def _presence(self, entries: list[tuple[TypeKey, int]], view: GraphView, removed: bool) -> list[Finding]:
+        out = []
+        for key, tid in sorted(entries):
+            t = view.graph[tid]
+            if t.kind == Kind.TYPEDEF and view.typedef_names().get(t.ref) == t.name:
+                continue  # `typedef struct {...} name;`: the aggregate is reported under that name
+            func = key.kind == "func"
+            kind = ("func_removed" if func else "type_removed") if removed else ("func_added" if func else "type_added")
+            c = Change(kind, None, view.spelled(tid) if removed else None, None if removed else view.spelled(tid))
+            verb = "removed" if removed else "added"
+            out.append(self._finding(c, key.display, None, rules.severity(c, rules.TypeFacts()), root=key.display,
+                                     location=t.location, message=f"{key.display} {verb}"))
+        return out
+
+    # --- one changed type ---------------------------------------------------------------
+    def _type_findings(self, diff: TypeDiff, pairs: list[tuple[Change, Cause | None]],
+                       embedded: bool) -> list[Finding]:
+        key = diff.key
+        nt = self.new.graph[diff.new_id]
+        facts = self._facts(diff, pairs, embedded)
+        out: list[Finding] = []
+        for c, cause in pairs:
+            if cause is None:
+                sev = rules.severity(c, facts)
+                out.append(self._finding(c, key.display, c.member, sev, root=key.display, location=nt.location,
+                                         message=self._message(key, c)))
+            else:
+                sev = rules.severity(Change("embedded_type_changed"), facts)
+                out.append(self._finding(c, key.display, c.member, sev, root=cause.root.display,
+                                         chain=cause.chain, location=nt.location,
+                                         message=self._effect_message(key, c, cause)))
+        own_breaking = any(f.severity == Severity.BREAKING and f.root == key.display for f in out)
+        kind = nt.kind
+        if own_breaking and not diff.layout_changed and (kind in COMPOSITE_KINDS or kind == Kind.TYPEDEF
+                                                         or kind in ENUM_KINDS):
+            out += self._embedding_effects(diff)
+        return out
+
+    def _facts(self, diff: TypeDiff, pairs: list[tuple[Change, Cause | None]], embedded: bool) -> rules.TypeFacts:
+        nt, ot = self.new.graph[diff.new_id], self.old.graph[diff.old_id]
+        sentinels: frozenset[str] = frozenset()
+        extensible = False
+        if nt.kind in ENUM_KINDS and ot.kind in ENUM_KINDS:
+            sentinels = rules.enum_sentinels({e.name: e.value for e in ot.enumerators},
+                                             {e.name: e.value for e in nt.enumerators})
+        elif nt.kind in COMPOSITE_KINDS and diff.size_changed:
+            extensible = rules.is_extensible(self.new, diff.new_id, self.new.graph.constants, diff.new_size)
+        base = rules.TypeFacts(embedded=embedded, extensible=extensible, sentinels=sentinels)
+        only_growth = not any(
+            rules.severity(c, base) == Severity.BREAKING
+            for c, cause in pairs
+            if cause is None and not rules.is_growth_change(c)
+        )
+        return rules.TypeFacts(embedded=embedded, extensible=extensible, only_growth=only_growth,
+                               sentinels=sentinels)
+
+    def _embedding_effects(self, diff: TypeDiff) -> list[Finding]:
+        """A same-size layout change still changes every type embedding it: one finding per embedding."""
+        out = []
+        root = diff.key
+        for key, path, chain in self.impact.embedders(diff.new_id):
+            c = Change("embedded_type_changed", path)
+            msg = f"{' -> '.join(chain)}: layout of {root.display} changed inside {key.display}"
+            out.append(self._finding(c, key.display, path, rules.severity(c, rules.TypeFacts()), root=root.display,
+                                     chain=chain, location=self.new.graph[diff.new_id].location, message=msg))
+        return out
+
+    # --- text ---------------------------------------------------------------------------
+    def _message(self, key: TypeKey, c: Change) -> str:
+        name = key.display
+        where = f"{name}.{c.member}" if c.member else name
+        k = c.kind
+        if k == "size_changed":
+            verb = "grew" if c.new > c.old else "shrank"
+            return f"{name} {verb} {c.old} -> {c.new} bytes"
+        if k == "member_added":
+            place = {"appended": "appended", "in_hole": "in padding", "in_reserved": "in reserved space",
+                     "union": "to the union", "inserted": "inserted (moves later members)"}[c.where]
+            return f"{where} added {place} at {_at(c.new)}"
+        if k in ("member_removed", "member_replaced"):
+            return f"{where} removed" + (f": {c.detail}" if c.detail else "")
+        if k in ("member_renamed", "enumerator_renamed"):
+            return f"{name}: {c.old} renamed to {c.new}"
+        if k in ("member_type_changed", "typedef_retargeted", "func_proto_changed"):
+            extra = "same layout" if c.layout_identical else c.detail
+            return f"{where}: {c.old} -> {c.new}" + (f" ({extra})" if extra else "")
+        if k in ("bitfield_changed", "reserved_shrunk"):
+            return f"{where}: {_at(c.old)} -> {_at(c.new)}"
+        if k.startswith("enumerator_"):
+            verb = {"enumerator_added": "added", "enumerator_removed": "removed"}.get(k, "changed")
+            values = f"{c.old} -> {c.new}" if k == "enumerator_value_changed" else str(c.new if c.new is not None
+                                                                                       else c.old)
+            return f"{name}: {c.member} {verb} ({values})"
+        if k == "enum_signedness_changed":
+            return f"{name}: {'signed' if c.old else 'unsigned'} -> {'signed' if c.new else 'unsigned'}"
+        word = _WORDS.get(k, k.replace("_", " "))
+        return f"{where} {word} {c.old} -> {c.new}"
+
+    def _effect_message(self, key: TypeKey, c: Change, cause: Cause) -> str:
+        root = cause.root
+        rd = self.diffs.get(root)
+        if rd is not None and rd.size_changed:
+            what = f"{'grew' if rd.new_size > rd.old_size else 'shrank'} {rd.old_size} -> {rd.new_size} bytes"
+        else:
+            what = "changed layout"
+        head = f"{root.bare} {what}"
+        rest = " -> ".join(cause.chain[1:])
+        tail = f"{c.member} {_WORDS.get(c.kind, c.kind)} {c.old} -> {c.new}" if c.member else \
+            f"{key.display} {_WORDS.get(c.kind, c.kind)} {c.old} -> {c.new}"
+        return f"{head} -> {rest}: {tail}" if rest else f"{head}: {tail}"
+
+    def _finding(self, c: Change, type_name: str, member: str | None, severity: Severity, root: str,
+                 message: str, chain: tuple[str, ...] = (), location: str = "") -> Finding:
+        return Finding(arch=self.arch, severity=severity, kind=c.kind, type=type_name, member=member,
+                       old=c.old, new=c.new, message=message, root=root, chain=chain, location=location)
+
+
+def _at(extent: object) -> str:
+    if isinstance(extent, dict):
+        if "bit_offset" in extent:
+            return f"bit {extent['bit_offset']}:{extent['bit_size']}"
+        return f"offset {extent['offset']} size {extent['size']}"
+    return str(extent)
+
+
+def _constant_message(c: Change) -> str:
+    if c.kind == "constant_added":
+        return f"#define {c.member} added ({c.new})"
+    if c.kind == "constant_removed":
+        return f"#define {c.member} removed (was {c.old})"
+    return f"#define {c.member} changed {c.old} -> {c.new}"
+
+
+def run_diff(old: list[TypeGraph], new: list[TypeGraph], roots: Sequence[str] = (),
+             waivers: Waivers | None = None) -> DiffResult:
+    """Compare graphs paired by arch; collect readers' diagnostics; apply waivers."""
+    old_by = {g.target.name: g for g in old}
+    new_by = {g.target.name: g for g in new}
+    common = [a for a in old_by if a in new_by]
+    if not common and len(old) == 1 and len(new) == 1:
+        raise AbiguardError(new[0].source, f"describes {new[0].target.name}, but OLD "
+                            f"({old[0].source}) describes {old[0].target.name}: nothing to compare")
+    if not common:
+        raise AbiguardError(new[0].source if new else None, "OLD and NEW share no architecture")
+    order = {name: i for i, name in enumerate(ALL_ARCHES)}
+    common.sort(key=lambda a: (order.get(a, len(order)), a))
+    result = DiffResult(arches=common)
+    for side, graphs in (("OLD", old), ("NEW", new)):
+        for g in graphs:
+            result.errors += [f"{side} {g.target.name}: {d}" for d in g.diagnostics]
+    missing = [a for a in dict.fromkeys([*old_by, *new_by]) if a not in common]
+    if missing:
+        result.errors.append(f"not compared (only in one version): {', '.join(missing)}")
+    found: set[str] = set()
+    findings: list[Finding] = []
+    for arch in common:
+        comparison = _Comparison(old_by[arch], new_by[arch], roots)
+        findings += comparison.run()
+        found |= comparison.roots_found
+    unknown = [r for r in roots if r not in found]
+    if unknown:
+        raise AbiguardError("--type", f"no type or constant {', '.join(map(repr, unknown))} in OLD or NEW")
+    if waivers is not None:
+        findings, notes = waivers.apply(findings)
+        result.errors += notes
+    result.findings = sorted(findings, key=Finding.sort_key)
+    return result

@@ -1,0 +1,173 @@
+"""Impact chains: which changes of a type are effects of a changed type it embeds by value.
+
+A member that holds (through typedefs, qualifiers, arrays) a type whose size or alignment changed
+resizes, and the members after it move: those changes belong to that root cause, with the chain
+`root -> typedefs -> Parent.member` that carries it. Layout changes that keep the size are followed
+up the containment index instead (nothing in the embedder's own description changes then).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import COMPOSITE_KINDS, Kind
+from ..model.containment import Containment, How
+from .changes import Change, TypeDiff
+from .match import Matching, TypeKey
+from .shape import GraphView
+
+# Changes that move the members declared after them.
+_SHIFTING = frozenset({"member_size_changed", "member_removed", "bitfield_changed", "member_type_changed"})
+
+
+@dataclass(frozen=True)
+class Cause:
+    """The root cause of an effect and the chain that carries it, ending at the embedding member."""
+
+    root: TypeKey
+    chain: tuple[str, ...]
+
+
+class Impact:
+    """Attributes each type's changes to itself or to a root cause it embeds; memoized per type."""
+
+    def __init__(self, new: GraphView, matching: Matching, diffs: dict[TypeKey, TypeDiff]) -> None:
+        self.new = new
+        self.matching = matching
+        self.diffs = diffs
+        self._attributed: dict[TypeKey, list[tuple[Change, Cause | None]]] = {}
+        self._busy: set[TypeKey] = set()
+        self._containment: Containment | None = None
+
+    def _changed_layout(self, tid: int) -> TypeKey | None:
+        key = self.matching.new_keys.get(tid)
+        if key is not None and key in self.diffs and self.diffs[key].layout_changed:
+            return key
+        return None
+
+    def member_cause(self, type_id: int) -> Cause | None:
+        """The innermost changed type a member's type holds by value, with the chain up to it."""
+        g = self.new.graph
+        names: list[str] = []
+        candidate: tuple[TypeKey, int] | None = None
+        cur = type_id
+        for _ in range(256):
+            cur = self.new.strip_modifiers(cur)
+            t = g[cur]
+            if t.kind == Kind.TYPEDEF:
+                key = self._changed_layout(cur)
+                if key is not None:
+                    candidate = (key, len(names))
+                names.append(t.name)
+                cur = t.ref
+                continue
+            if t.kind == Kind.ARRAY:
+                cur = t.ref
+                continue
+            key = self._changed_layout(cur)
+            if key is not None:
+                candidate = (key, len(names))
+            break
+        if candidate is None:
+            return None
+        key, depth = candidate
+        inner = self.origin(key)
+        base = inner.chain if inner is not None else (key.bare,)
+        root = inner.root if inner is not None else key
+        between = tuple(n for n in reversed(names[:depth]) if n != key.bare)
+        return Cause(root, base + between)
+
+    def origin(self, key: TypeKey) -> Cause | None:
+        """Where a type's size/alignment change comes from, when it is entirely inherited."""
+        diff = self.diffs.get(key)
+        if diff is None or key in self._busy:
+            return None
+        for change, cause in self.attribute(diff):
+            if change.kind in ("size_changed", "align_changed"):
+                return cause
+        return None
+
+    def attribute(self, diff: TypeDiff) -> list[tuple[Change, Cause | None]]:
+        """Each change of the type, with its root cause elsewhere (None: the type's own change)."""
+        cached = self._attributed.get(diff.key)
+        if cached is not None:
+            return cached
+        self._busy.add(diff.key)
+        try:
+            result = self._attribute(diff)
+        finally:
+            self._busy.discard(diff.key)
+        self._attributed[diff.key] = result
+        return result
+
+    def _attribute(self, diff: TypeDiff) -> list[tuple[Change, Cause | None]]:
+        kind = self.new.graph[diff.new_id].kind
+        if kind not in COMPOSITE_KINDS:
+            return [(c, None) for c in diff.changes]
+        where = diff.key.bare
+        events: list[tuple[int, Cause | None]] = []
+        causes: dict[int, Cause | None] = {}
+        for i, c in enumerate(diff.changes):
+            cause: Cause | None = None
+            if c.kind in ("member_size_changed", "array_element_size_changed"):
+                inner = self.member_cause(c.new_type_id)
+                if inner is not None:
+                    cause = Cause(inner.root, (*inner.chain, f"{where}.{c.member}"))
+            causes[i] = cause
+            if c.kind in _SHIFTING or (c.kind == "member_added" and c.where == "inserted"):
+                if c.kind == "member_type_changed" and c.layout_identical:
+                    continue
+                events.append((c.old_bit_offset, cause))
+        events.sort(key=lambda e: e[0])
+        for i, c in enumerate(diff.changes):
+            if c.kind != "member_offset_changed":
+                continue
+            before = [cause for off, cause in events if off < c.old_bit_offset]
+            if before:
+                causes[i] = before[-1]
+            else:
+                inner = self.member_cause(c.new_type_id)  # its own type's alignment moved it
+                causes[i] = Cause(inner.root, (*inner.chain, f"{where}.{c.member}")) if inner else None
+        own = [c for i, c in enumerate(diff.changes)
+               if causes[i] is None and c.kind not in ("size_changed", "align_changed")]
+        for i, c in enumerate(diff.changes):
+            if c.kind in ("size_changed", "align_changed") and not own:
+                inherited = [cause for _, cause in events if cause is not None]
+                offset_causes = [causes[j] for j, o in enumerate(diff.changes)
+                                 if o.kind == "member_offset_changed" and causes[j] is not None]
+                pick = inherited or offset_causes
+                causes[i] = pick[-1] if pick else None
+        return [(c, causes[i]) for i, c in enumerate(diff.changes)]
+
+    # --- layout changes that keep the size ----------------------------------------------
+    def embedders(self, type_id: int) -> list[tuple[TypeKey, str, tuple[str, ...]]]:
+        """Named types holding `type_id` by value: (type, member path, chain from it), nearest first."""
+        if self._containment is None:
+            self._containment = Containment(self.new.graph)
+        g = self.new.graph
+        root_key = self.matching.new_keys.get(type_id)
+        root_name = root_key.bare if root_key else g[type_id].name
+        out: list[tuple[TypeKey, str, tuple[str, ...]]] = []
+        for reach in self._containment.embedders(type_id):
+            if any(u.how == How.VAR for u in reach.path):
+                continue
+            key = self.matching.new_keys.get(reach.user)
+            if key is None or g[reach.user].kind not in COMPOSITE_KINDS:
+                continue
+            chain: list[str] = [root_name]
+            pending: list[str] = []
+            path = ""
+            for use in reach.path:
+                if use.how == How.TYPEDEF and g[use.user].name != root_name:
+                    chain.append(g[use.user].name)
+                elif use.how == How.MEMBER:
+                    if use.member:
+                        pending.append(use.member)
+                    user_key = self.matching.new_keys.get(use.user)
+                    if user_key is not None:
+                        path = ".".join(reversed(pending)) if pending else "(anonymous)"
+                        chain.append(f"{user_key.bare}.{path}")
+                        pending = []
+            if path:
+                out.append((key, path, tuple(chain)))
+        return out

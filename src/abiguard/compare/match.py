@@ -1,0 +1,143 @@
+"""Matching types across two versions: by kind and name, anonymous ones by typedef or by enumerators.
+
+Anonymous structs/unions inside a named parent need no matching here: `GraphView.flat` inlines them,
+so they are compared by their position (member path) in the parent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ..model import COMPOSITE_KINDS, ENUM_KINDS, Kind
+from .shape import GraphView
+
+_KEYWORD = {Kind.STRUCT: "struct", Kind.UNION: "union", Kind.ENUM: "enum", Kind.ENUM64: "enum"}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TypeKey:
+    """Identity of a type across versions. `name` is what C code calls it; `n` tells duplicates apart."""
+
+    kind: str  # struct | union | enum | typedef | func
+    name: str
+    n: int = 0
+    via_typedef: bool = False  # an anonymous aggregate named by `typedef struct {...} name;`
+    anon_enum: bool = False  # an anonymous enum, named here by its first enumerator
+
+    @property
+    def display(self) -> str:
+        """How findings name the type: `struct foo`, `typedef foo_t`, `user_pt_regs`, `foo()`."""
+        if self.via_typedef:
+            return self.name
+        if self.anon_enum:
+            return f"enum (anonymous: {self.name})"
+        if self.kind == "func":
+            return f"{self.name}()"
+        return f"{self.kind} {self.name}"
+
+    @property
+    def bare(self) -> str:
+        """The name alone, as chains show it."""
+        return self.name
+
+
+@dataclass
+class Matching:
+    """Pairs of type ids (old, new) per key, and what exists on one side only."""
+
+    pairs: list[tuple[TypeKey, int, int]] = field(default_factory=list)
+    removed: list[tuple[TypeKey, int]] = field(default_factory=list)
+    added: list[tuple[TypeKey, int]] = field(default_factory=list)
+    old_keys: dict[int, TypeKey] = field(default_factory=dict)
+    new_keys: dict[int, TypeKey] = field(default_factory=dict)
+
+
+def _named_types(view: GraphView) -> Iterator[tuple[TypeKey, int]]:
+    """Every type a comparison tracks by name, with duplicates numbered in id order."""
+    g = view.graph
+    typedef_names = view.typedef_names()
+    seen: dict[tuple[str, str, bool], int] = {}
+    for tid in g.ids():
+        t = g[tid]
+        k = t.kind
+        if k in _KEYWORD:
+            if t.name:
+                kind, name, via = _KEYWORD[k], t.name, False
+            elif tid in typedef_names:
+                kind, name, via = _KEYWORD[k], typedef_names[tid], True
+            else:
+                continue
+        elif k == Kind.TYPEDEF and t.name:
+            kind, name, via = "typedef", t.name, False
+        elif k == Kind.FUNC and t.name:
+            kind, name, via = "func", t.name, False
+        else:
+            continue
+        ident = (kind, name, via)
+        n = seen.get(ident, 0)
+        seen[ident] = n + 1
+        yield TypeKey(kind, name, n, via), tid
+
+
+def _anonymous_enums(view: GraphView) -> list[int]:
+    g = view.graph
+    named = view.typedef_names()
+    return [tid for tid in g.ids() if g[tid].kind in ENUM_KINDS and not g[tid].name and tid not in named
+            and g[tid].enumerators]
+
+
+def match_types(old: GraphView, new: GraphView) -> Matching:
+    """Pair every tracked type of OLD with its counterpart in NEW by key."""
+    result = Matching()
+    old_index = dict(_named_types(old))
+    new_index = dict(_named_types(new))
+    for key, oid in old_index.items():
+        nid = new_index.get(key)
+        if nid is None:
+            result.removed.append((key, oid))
+        else:
+            result.pairs.append((key, oid, nid))
+    result.added = [(key, nid) for key, nid in new_index.items() if key not in old_index]
+    _match_anonymous_enums(old, new, result)
+    result.old_keys = {tid: key for key, tid in old_index.items()}
+    result.new_keys = {tid: key for key, tid in new_index.items()}
+    for key, oid, nid in result.pairs:
+        if key.anon_enum:
+            result.old_keys[oid] = key
+            result.new_keys[nid] = key
+    return result
+
+
+def _match_anonymous_enums(old: GraphView, new: GraphView, result: Matching) -> None:
+    """Anonymous enums (`enum { BPF_ANY, BPF_NOEXIST };`) pair with the one sharing most enumerator names."""
+    new_enums = _anonymous_enums(new)
+    owner: dict[str, int] = {}
+    for nid in new_enums:
+        for e in new.graph[nid].enumerators:
+            owner.setdefault(e.name, nid)
+    used: set[int] = set()
+    for oid in _anonymous_enums(old):
+        votes: dict[int, int] = {}
+        for e in old.graph[oid].enumerators:
+            nid = owner.get(e.name)
+            if nid is not None and nid not in used:
+                votes[nid] = votes.get(nid, 0) + 1
+        label = old.graph[oid].enumerators[0].name
+        key = TypeKey("enum", label, anon_enum=True)
+        if votes:
+            best = min(votes, key=lambda n: (-votes[n], n))
+            used.add(best)
+            result.pairs.append((key, oid, best))
+        else:
+            result.removed.append((key, oid))
+    for nid in new_enums:
+        if nid not in used:
+            label = new.graph[nid].enumerators[0].name
+            result.added.append((TypeKey("enum", label, anon_enum=True), nid))
+
+
+def is_tracked_composite(view: GraphView, tid: int) -> bool:
+    """A struct/union with a name of its own or from a typedef."""
+    t = view.graph[tid]
+    return t.kind in COMPOSITE_KINDS and (bool(t.name) or tid in view.typedef_names())

@@ -1,0 +1,216 @@
+"""Every severity rule, in one place. Each rule says why; none is keyed on a particular type's name.
+
+breaking: existing binaries misread memory. review: safe only if the kernel copies by a user-supplied
+size. compatible: old binaries keep working. api: binaries keep working, source may not compile.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from ..model import Constant, Kind
+from .changes import Change
+from .findings import Severity
+from .shape import GraphView
+
+B, R, C, A = Severity.BREAKING, Severity.REVIEW, Severity.COMPATIBLE, Severity.API
+
+# Enumerator names that count things rather than name them: __MAX_BPF_MAP_TYPE, BPF_F_CNT, NR_FOO, FOO_LAST.
+_SENTINEL = re.compile(r"(^__|MAX|CNT|COUNT|(^|_)NR(_|$)|(^|_)NUM(_|$)|LAST|END$)", re.IGNORECASE)
+_SIZE_VER = re.compile(r"^(?P<prefix>\w+?)_SIZE_VER\d*$")
+
+
+@dataclass(frozen=True)
+class TypeFacts:
+    """What the rules need to know about the type a change belongs to."""
+
+    embedded: bool = False  # held by value (member, array element, typedef of one) by another ABI type
+    extensible: bool = False  # carries or negotiates its own size
+    only_growth: bool = True  # every own change is an append (or compatible by itself)
+    sentinels: frozenset[str] = frozenset()  # enumerators that are counts moving with new entries
+
+
+# --- facts ------------------------------------------------------------------------------
+def is_extensible(view: GraphView, tid: int, constants: Mapping[str, Constant], new_size: int) -> bool:
+    """A struct the kernel copies by a size user space passes, so appending is safe.
+
+    Evidence: an integer member named `size` (perf_event_attr, sched_attr carry it), or
+    `<PREFIX>_SIZE_VER<n>` constants whose prefix words all occur in the struct's name or whose
+    value equals the new size (clone_args has CLONE_ARGS_SIZE_VER0..2).
+    """
+    g = view.graph
+    t = g[tid]
+    for m in view.flat(tid):
+        if m.path in ("size", "sz") and g[g.strip(m.type_id)].kind == Kind.INT:
+            return True
+    words = set(filter(None, (t.name or view.typedef_names().get(tid, "")).upper().split("_")))
+    for name, const in constants.items():
+        match = _SIZE_VER.match(name)
+        if match is None:
+            continue
+        prefix_words = set(filter(None, match["prefix"].upper().split("_")))
+        if (prefix_words and prefix_words <= words) or const.value == new_size:
+            return True
+    return False
+
+
+def enum_sentinels(old: Mapping[str, int], new: Mapping[str, int]) -> frozenset[str]:
+    """Enumerators that mark the end of the list and move because entries were added before them.
+
+    A sentinel has a counting name, sat at the top of the old values and still sits at the top of the
+    values of the enumerators that existed before (new entries are allowed below it).
+    """
+    if not (new.keys() - old.keys()):
+        return frozenset()
+    out = set()
+    for name, value in old.items():
+        if name not in new or new[name] == value or not _SENTINEL.search(name):
+            continue
+        others_old = [v for n, v in old.items() if n != name and not _SENTINEL.search(n)]
+        others_new = [v for n, v in new.items() if n != name and not _SENTINEL.search(n)]
+        if value >= max(others_old, default=value) and new[name] >= max(others_new, default=new[name]) \
+                and new[name] > value:
+            out.add(name)
+    return frozenset(out)
+
+
+# --- rules ------------------------------------------------------------------------------
+def type_added(c: Change, f: TypeFacts) -> Severity:
+    """A new type cannot be used by an existing binary."""
+    return C
+
+
+def type_removed(c: Change, f: TypeFacts) -> Severity:
+    """Code using a removed type no longer builds, and its contract is gone."""
+    return B
+
+
+def growth(c: Change, f: TypeFacts) -> Severity:
+    """A struct grew (members appended, or its size).
+
+    Embedded by value it moves everything after it: breaking. Reached only through pointers it is
+    safe if the kernel copies by a user-supplied size (extensible: compatible), else review.
+    Shrinking, or growth that comes with other breaking changes, is breaking.
+    """
+    if f.embedded or not f.only_growth:
+        return B
+    if c.kind == "size_changed" and c.old is not None and c.new is not None and c.new < c.old:
+        return B
+    return C if f.extensible else R
+
+
+def alignment(c: Change, f: TypeFacts) -> Severity:
+    """A new alignment moves the type inside anything embedding it; alone, allocation may differ."""
+    return B if f.embedded or not f.only_growth else R
+
+
+def member_added(c: Change, f: TypeFacts) -> Severity:
+    """New members in padding, in reserved space or inside a union that keeps its size move nothing.
+
+    Appended members follow the growth rule; inserted ones move the members after them.
+    """
+    if c.where in ("in_hole", "in_reserved", "union"):
+        return C
+    if c.where == "appended":
+        return growth(c, f)
+    return B
+
+
+def reserved_used(c: Change, f: TypeFacts) -> Severity:
+    """Reserved/padding space (by layout, not by name) taken by new members at the same offsets."""
+    return C
+
+
+def member_removed(c: Change, f: TypeFacts) -> Severity:
+    """Binaries reading a removed member read whatever now sits there."""
+    return B
+
+
+def member_moved(c: Change, f: TypeFacts) -> Severity:
+    """An existing member at a new offset, size or bit position is read from the wrong place."""
+    return B
+
+
+def retyped(c: Change, f: TypeFacts) -> Severity:
+    """A new type with the same layout (incl. signedness-only) is source-level; else layout changed."""
+    return A if c.layout_identical or c.signedness_only else B
+
+
+def renamed(c: Change, f: TypeFacts) -> Severity:
+    """Same place, same layout, new name: binaries agree, source using the old name breaks."""
+    return A
+
+
+def enumerator_added(c: Change, f: TypeFacts) -> Severity:
+    """New values mean nothing to old binaries, which never produce them."""
+    return C
+
+
+def enumerator_changed(c: Change, f: TypeFacts) -> Severity:
+    """Values are compiled into binaries; a count-style sentinel moving with new entries is expected."""
+    return C if c.member in f.sentinels else B
+
+
+def value_gone(c: Change, f: TypeFacts) -> Severity:
+    """A value binaries were compiled with no longer exists or means something else."""
+    return B
+
+
+def constant_added(c: Change, f: TypeFacts) -> Severity:
+    """A new constant changes nothing that was compiled before."""
+    return C
+
+
+def signedness(c: Change, f: TypeFacts) -> Severity:
+    """Same bits, different interpretation in source: api."""
+    return A
+
+
+def effect(c: Change, f: TypeFacts) -> Severity:
+    """A type whose layout changed is embedded by value: everything on the chain moves or resizes."""
+    return B
+
+
+RULES: dict[str, Callable[[Change, TypeFacts], Severity]] = {
+    "type_added": type_added,
+    "func_added": type_added,
+    "type_removed": type_removed,
+    "enum_size_changed": member_moved,
+    "func_removed": type_removed,
+    "size_changed": growth,
+    "align_changed": alignment,
+    "member_added": member_added,
+    "member_replaced": reserved_used,
+    "reserved_shrunk": reserved_used,
+    "member_removed": member_removed,
+    "member_moved": member_moved,
+    "member_offset_changed": member_moved,
+    "member_size_changed": member_moved,
+    "array_element_size_changed": member_moved,
+    "bitfield_changed": member_moved,
+    "member_type_changed": retyped,
+    "typedef_retargeted": retyped,
+    "func_proto_changed": retyped,
+    "member_renamed": renamed,
+    "enumerator_renamed": renamed,
+    "enumerator_added": enumerator_added,
+    "enumerator_value_changed": enumerator_changed,
+    "enumerator_removed": value_gone,
+    "constant_removed": value_gone,
+    "constant_value_changed": value_gone,
+    "constant_added": constant_added,
+    "enum_signedness_changed": signedness,
+    "embedded_type_changed": effect,
+}
+
+
+def severity(c: Change, facts: TypeFacts) -> Severity:
+    """The one severity of a change."""
+    return RULES[c.kind](c, facts)
+
+
+def is_growth_change(c: Change) -> bool:
+    """Changes that the growth rule judges (the rest are judged on their own)."""
+    return c.kind in ("size_changed", "align_changed") or (c.kind == "member_added" and c.where == "appended")

@@ -1,0 +1,250 @@
+"""Per-graph structural views, memoized: name-based type references, flattened members, signatures.
+
+Types are compared by name, never by id: a member of type `struct foo` refers to `("struct", "foo")`,
+so two graphs with different ids compare equal when their declarations do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..model import COMPOSITE_KINDS, ENUM_KINDS, Kind, TypeGraph
+
+Ref = tuple[Any, ...]
+
+_KEYWORD = {Kind.STRUCT: "struct", Kind.UNION: "union", Kind.ENUM: "enum", Kind.ENUM64: "enum"}
+_SKIPPED_MODIFIERS = frozenset({Kind.TYPE_TAG})  # btf_type_tag carries no layout and no C-level meaning
+_QUALIFIERS = {Kind.CONST: "const", Kind.VOLATILE: "volatile", Kind.RESTRICT: "restrict"}
+
+
+@dataclass(frozen=True, slots=True)
+class FlatMember:
+    """One member as C code reaches it: anonymous members inlined, offsets from the outer type's start."""
+
+    path: str  # "a", "u.b" (named member of anonymous type), "c" (member of an anonymous member)
+    bit_offset: int
+    bit_size: int  # 0 unless a bitfield
+    size: int  # bytes of the member's type
+    ref: Ref  # name-based reference to the member's type
+    type_id: int
+    elem_size: int  # element size for arrays (also flexible ones), else 0
+    container: str  # label of the enclosing aggregate ("" = the type itself); stable within one graph
+    in_union: bool  # the immediate enclosing aggregate is a union
+    index: int  # declaration order
+
+    @property
+    def bit_end(self) -> int:
+        return self.bit_offset + (self.bit_size or 8 * self.size)
+
+    @property
+    def is_bitfield(self) -> bool:
+        return self.bit_size != 0
+
+
+class GraphView:
+    """Memoized name-based views of one TypeGraph; one instance per graph per comparison."""
+
+    def __init__(self, graph: TypeGraph) -> None:
+        self.graph = graph
+        self._ref: dict[int, Ref] = {}
+        self._flat: dict[int, tuple[FlatMember, ...]] = {}
+        self._layout: dict[int, Ref] = {}
+        self._size: dict[int, int] = {}
+        self._typedef_names: dict[int, str] | None = None
+        self._in_progress: set[int] = set()
+
+    # --- naming ---------------------------------------------------------------------
+    def typedef_names(self) -> dict[int, str]:
+        """Anonymous struct/union/enum id -> the first typedef naming it (`typedef struct {..} foo;`)."""
+        if self._typedef_names is None:
+            names: dict[int, str] = {}
+            g = self.graph
+            for tid in g.ids():
+                t = g[tid]
+                if t.kind == Kind.TYPEDEF and t.name:
+                    target = g[t.ref]
+                    if (target.kind in COMPOSITE_KINDS or target.kind in ENUM_KINDS) and not target.name:
+                        names.setdefault(t.ref, t.name)
+            self._typedef_names = names
+        return self._typedef_names
+
+    def is_inline_aggregate(self, tid: int) -> bool:
+        """True for an anonymous struct/union that no typedef names: it belongs to its parent."""
+        t = self.graph[tid]
+        return t.kind in COMPOSITE_KINDS and not t.name and tid not in self.typedef_names()
+
+    def strip_modifiers(self, tid: int) -> int:
+        g = self.graph
+        seen = 0
+        while g[tid].kind in _QUALIFIERS or g[tid].kind in _SKIPPED_MODIFIERS:
+            tid = g[tid].ref
+            seen += 1
+            if seen > 64:
+                break
+        return tid
+
+    def size(self, tid: int) -> int:
+        cached = self._size.get(tid)
+        if cached is None:
+            cached = self._size[tid] = self.graph.size_of(tid)
+        return cached
+
+    # --- references -----------------------------------------------------------------
+    def ref(self, tid: int) -> Ref:
+        """How a declaration refers to a type: named types by name, anonymous ones spelled out."""
+        cached = self._ref.get(tid)
+        if cached is not None:
+            return cached
+        if tid in self._in_progress:
+            return ("cycle",)
+        self._in_progress.add(tid)
+        try:
+            value = self._compute_ref(tid)
+        finally:
+            self._in_progress.discard(tid)
+        self._ref[tid] = value
+        return value
+
+    def _compute_ref(self, tid: int) -> Ref:
+        t = self.graph[tid]
+        k = t.kind
+        if k == Kind.VOID:
+            return ("void",)
+        if k == Kind.INT:
+            return ("int", t.name, t.size, int(t.encoding), t.int_bits)
+        if k == Kind.FLOAT:
+            return ("float", t.name, t.size)
+        if k == Kind.PTR:
+            return ("*", self.ref(t.ref))
+        if k == Kind.ARRAY:
+            return ("[]", t.nelems, self.ref(t.ref))
+        if k in _SKIPPED_MODIFIERS:
+            return self.ref(t.ref)
+        if k in _QUALIFIERS:
+            return (_QUALIFIERS[k], self.ref(t.ref))
+        if k == Kind.TYPEDEF:
+            return ("typedef", t.name)
+        if k == Kind.FWD:
+            return ("union" if t.kind_flag else "struct", t.name)
+        if k in _KEYWORD:
+            if t.name:
+                return (_KEYWORD[k], t.name)
+            named = self.typedef_names().get(tid)
+            if named is not None:
+                return (_KEYWORD[k], "typedef:" + named)
+            if k in ENUM_KINDS:
+                return ("anon enum", t.size, t.signed)
+            members = tuple((m.name, m.bit_offset, m.bit_size, self.ref(m.type)) for m in t.members)
+            return ("anon " + _KEYWORD[k], t.size, members)
+        if k == Kind.FUNC_PROTO:
+            return ("fn", self.ref(t.ref), tuple(self.ref(p.type) if p.type else ("...",) for p in t.params))
+        if k == Kind.FUNC:
+            return ("func", t.name)
+        return ("other", int(k), t.name)
+
+    # --- members --------------------------------------------------------------------
+    def flat(self, tid: int) -> tuple[FlatMember, ...]:
+        """Members of a struct/union with anonymous aggregates inlined (as C code names them)."""
+        cached = self._flat.get(tid)
+        if cached is None:
+            out: list[FlatMember] = []
+            self._flatten(tid, "", 0, "", out, 0)
+            cached = self._flat[tid] = tuple(out)
+        return cached
+
+    def _flatten(self, tid: int, prefix: str, base: int, container: str, out: list[FlatMember], depth: int) -> None:
+        g = self.graph
+        t = g[tid]
+        in_union = t.kind == Kind.UNION
+        for i, m in enumerate(t.members):
+            mt = self.strip_modifiers(m.type)
+            offset = base + m.bit_offset
+            if depth < 32 and self.is_inline_aggregate(mt):
+                inner_prefix = f"{prefix}{m.name}." if m.name else prefix
+                self._flatten(mt, inner_prefix, offset, f"{container}/{i}", out, depth + 1)
+                continue
+            if not m.name:
+                continue  # unnamed bitfields are padding: nothing can refer to them
+            arr = g[g.strip(m.type)]
+            elem = self.size(arr.ref) if arr.kind == Kind.ARRAY else 0
+            out.append(
+                FlatMember(
+                    path=prefix + m.name,
+                    bit_offset=offset,
+                    bit_size=m.bit_size,
+                    size=self.size(m.type),
+                    ref=self.ref(m.type),
+                    type_id=m.type,
+                    elem_size=elem,
+                    container=container,
+                    in_union=in_union,
+                    index=len(out),
+                )
+            )
+
+    # --- signatures -----------------------------------------------------------------
+    def signature(self, tid: int) -> Ref:
+        """Everything about a named type that a comparison by name can see change."""
+        t = self.graph[tid]
+        k = t.kind
+        if k in COMPOSITE_KINDS:
+            members = tuple((f.path, f.bit_offset, f.bit_size, f.size, f.elem_size, f.ref) for f in self.flat(tid))
+            return (int(k), t.size, t.align, members)
+        if k in ENUM_KINDS:
+            return ("enum", t.size, t.signed, tuple((e.name, e.value) for e in t.enumerators))
+        if k == Kind.TYPEDEF:
+            return ("typedef", self.ref(t.ref))
+        if k == Kind.FUNC:
+            return ("func", self.ref(t.ref))
+        return self.ref(tid)
+
+    def layout(self, tid: int) -> Ref:
+        """A name-free description of a type's layout (signedness ignored): equal means binaries agree."""
+        cached = self._layout.get(tid)
+        if cached is not None:
+            return cached
+        if tid in self._in_progress:
+            return ("cycle",)
+        self._in_progress.add(tid)
+        try:
+            value = self._compute_layout(tid)
+        finally:
+            self._in_progress.discard(tid)
+        self._layout[tid] = value
+        return value
+
+    def _compute_layout(self, tid: int) -> Ref:
+        g = self.graph
+        tid = g.strip(tid)
+        t = g[tid]
+        k = t.kind
+        if k == Kind.INT:
+            return ("i", t.size, bool(t.encoding & 4), t.int_bits if t.int_bits != 8 * t.size else 0)
+        if k in ENUM_KINDS:
+            return ("i", t.size, False, 0)
+        if k == Kind.FLOAT:
+            return ("f", t.size)
+        if k == Kind.PTR:
+            return ("p",)
+        if k == Kind.ARRAY:
+            return ("a", t.nelems, self.layout(t.ref))
+        if k in COMPOSITE_KINDS:
+            members = tuple((m.bit_offset, m.bit_size, self.layout(m.type)) for m in t.members)
+            return (int(k), t.size, g.align_of(tid), members)
+        if k == Kind.FUNC_PROTO:
+            return ("fn", self.layout(t.ref), tuple(self.layout(p.type) for p in t.params))
+        return ("k", int(k), t.size)
+
+    def signedness(self, tid: int) -> bool | None:
+        """Signedness of an integer-like type, None for anything else."""
+        t = self.graph[self.graph.strip(tid)]
+        if t.kind == Kind.INT:
+            return bool(t.encoding & 1)
+        if t.kind in ENUM_KINDS:
+            return t.signed
+        return None
+
+    def spelled(self, tid: int) -> str:
+        """C spelling for messages."""
+        return self.graph.c_name(tid)

@@ -1,0 +1,147 @@
+"""Waivers: a TOML file silencing known findings, each with a reason and an expiry date.
+
+```toml
+[[waiver]]
+type = "struct bpf_perf_event_data"   # required: the finding's type (with or without keyword)
+member = "sample_period"              # optional: only this member
+arch = ["s390x"]                      # optional: only these arches (string or list)
+kind = "member_offset_changed"        # optional: only this kind of finding
+reason = "fixed in libbpf by ..."     # required
+expires = 2026-12-31                  # required: after this day the waiver stops working
+```
+A waiver matches a finding's own type and member, never its root cause: waiving a root cannot
+silence the effects further up its chain, and waiving an effect leaves the root reported.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ..errors import AbiguardError
+from .findings import Finding
+
+_KEYS = {"type", "member", "arch", "kind", "reason", "expires"}
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """One waiver entry."""
+
+    type: str
+    reason: str
+    expires: dt.date
+    member: str | None = None
+    arches: tuple[str, ...] = ()
+    kind: str | None = None
+    index: int = 0  # position in the file, for messages
+
+    def matches(self, finding: Finding) -> bool:
+        """Same type (keyword optional), and member/arch/kind where the waiver names them."""
+        if _bare(self.type) != _bare(finding.type):
+            return False
+        if " " in self.type.strip() and self.type.strip() != finding.type:
+            return False
+        if self.member is not None and self.member != finding.member:
+            return False
+        if self.arches and finding.arch not in self.arches:
+            return False
+        return self.kind is None or self.kind == finding.kind
+
+    def describe(self) -> str:
+        parts = [self.type]
+        if self.member:
+            parts.append(f"member {self.member}")
+        if self.kind:
+            parts.append(self.kind)
+        if self.arches:
+            parts.append("on " + ",".join(self.arches))
+        return " ".join(parts)
+
+
+@dataclass
+class Waivers:
+    """Loaded waivers, split by whether they still apply on `today`."""
+
+    path: str
+    active: list[Waiver] = field(default_factory=list)
+    expired: list[Waiver] = field(default_factory=list)
+
+    def apply(self, findings: Sequence[Finding]) -> tuple[list[Finding], list[str]]:
+        """Findings with matching ones marked waived, and messages about expired waivers."""
+        out: list[Finding] = []
+        for f in findings:
+            waiver = next((w for w in self.active if w.matches(f)), None)
+            out.append(replace(f, waived_by=waiver.reason) if waiver else f)
+        notes = [
+            f"{self.path}: waiver #{w.index} ({w.describe()}) expired on {w.expires.isoformat()}: "
+            f"{w.reason}"
+            for w in self.expired
+        ]
+        return out, notes
+
+
+def _bare(name: str) -> str:
+    return name.split()[-1] if name.split() else name
+
+
+def load_waivers(path: Path, today: dt.date) -> Waivers:
+    """Read and validate a waiver file; any problem is an AbiguardError naming the file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AbiguardError(path, "no such file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise AbiguardError(path, f"cannot read waivers: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise AbiguardError(path, f"not valid TOML: {e}") from None
+    entries = data.get("waiver", [])
+    unknown_top = set(data) - {"waiver"}
+    if unknown_top:
+        raise AbiguardError(path, f"unknown top-level key(s): {', '.join(sorted(unknown_top))}")
+    if not isinstance(entries, list):
+        raise AbiguardError(path, "'waiver' must be an array of tables ([[waiver]])")
+    result = Waivers(str(path))
+    for i, entry in enumerate(entries, 1):
+        waiver = _parse_entry(path, i, entry)
+        (result.active if waiver.expires >= today else result.expired).append(waiver)
+    return result
+
+
+def _parse_entry(path: Path, i: int, entry: object) -> Waiver:
+    if not isinstance(entry, dict):
+        raise AbiguardError(path, f"waiver #{i} is not a table")
+    unknown = set(entry) - _KEYS
+    if unknown:
+        raise AbiguardError(path, f"waiver #{i}: unknown key(s): {', '.join(sorted(unknown))}")
+    for required in ("type", "reason", "expires"):
+        if required not in entry:
+            raise AbiguardError(path, f"waiver #{i}: missing '{required}'")
+    for text in ("type", "reason", "member", "kind"):
+        if text in entry and (not isinstance(entry[text], str) or not entry[text].strip()):
+            raise AbiguardError(path, f"waiver #{i}: '{text}' must be a non-empty string")
+    expires = entry["expires"]
+    if isinstance(expires, str):
+        try:
+            expires = dt.date.fromisoformat(expires)
+        except ValueError:
+            raise AbiguardError(path, f"waiver #{i}: 'expires' is not a date (YYYY-MM-DD)") from None
+    if isinstance(expires, dt.datetime):
+        expires = expires.date()
+    if not isinstance(expires, dt.date):
+        raise AbiguardError(path, f"waiver #{i}: 'expires' is not a date (YYYY-MM-DD)")
+    arch = entry.get("arch", ())
+    arches = (arch,) if isinstance(arch, str) else arch
+    if not isinstance(arches, (list, tuple)) or not all(isinstance(a, str) for a in arches):
+        raise AbiguardError(path, f"waiver #{i}: 'arch' must be a string or a list of strings")
+    from ..model import get_target
+
+    try:
+        names = tuple(get_target(a).name for a in arches)
+    except AbiguardError as e:
+        raise AbiguardError(path, f"waiver #{i}: {e.message}") from None
+    return Waiver(type=entry["type"].strip(), reason=entry["reason"].strip(), expires=expires,
+                  member=entry.get("member"), arches=names, kind=entry.get("kind"), index=i)
