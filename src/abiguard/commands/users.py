@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from .common import load_graphs, make_options, report_diagnostics, source_options, write_output
+
+if TYPE_CHECKING:
+    from ..model import TypeGraph
+    from ..model.containment import Containment
 
 
 @click.command()
@@ -33,5 +39,18 @@ def users(
     graphs = load_graphs(source, arch, make_options(include, define, base, no_cache))
     report_diagnostics(graphs)
     entries = [(g, g.resolve(type_name)) for g in graphs]
-    write_output(render_users([find_users(g, tid) for g, tid in entries], fmt), output)
+    results = [find_users(g, tid, containment_for(g)) for g, tid in entries]
+    write_output(render_users(results, fmt), output)
     return 0
+
+
+def containment_for(graph: TypeGraph) -> Containment:
+    """The containment index; for BTF read from the raw type words (kernel BTF: no full decode)."""
+    from ..model.containment import Containment
+    from ..sources.btf_types import BtfTypes
+
+    if isinstance(graph.types, BtfTypes):
+        from ..sources.btf_refs import reference_users
+
+        return Containment(graph, users=reference_users(graph.types))
+    return Containment(graph)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -27,6 +28,8 @@ class How(Enum):
 
 
 _BY_VALUE = frozenset({How.MEMBER, How.ARRAY, How.TYPEDEF, How.MODIFIER, How.VAR})
+# Kinds whose one `ref` is a use (members and prototypes are handled apart).
+_REF_KINDS = MODIFIER_KINDS | {Kind.ARRAY, Kind.TYPEDEF, Kind.PTR, Kind.VAR}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,17 +59,43 @@ class Reach:
 class Containment:
     """Reverse edges of a TypeGraph, built once, answering who-uses-what queries."""
 
-    def __init__(self, graph: TypeGraph) -> None:
+    def __init__(self, graph: TypeGraph, users: Mapping[int, Sequence[int]] | None = None) -> None:
+        """Index `graph`; `users` (type id -> ids of the records naming it) may come from a reader
+        that can list references without decoding every type (sources.btf_refs)."""
         self.graph = graph
-        uses: dict[int, list[Use]] = {}
+        if users is not None:
+            self._users = users
+            return
+        # Only user ids are stored (kernel BTF has ~200k edges); Use records are built per query.
+        index: dict[int, list[int]] = {}
+        types = graph.types
         for tid in graph.ids():
-            for use in _direct_uses_of_user(graph, tid):
-                uses.setdefault(use.used, []).append(use)
-        self._uses = uses
+            t = types[tid]
+            k = t.kind
+            if k in COMPOSITE_KINDS:
+                refs: Iterable[int] = dict.fromkeys(m.type for m in t.members)
+            elif k in _REF_KINDS:
+                refs = (t.ref,)
+            elif k == Kind.FUNC_PROTO:
+                refs = dict.fromkeys([t.ref, *(p.type for p in t.params if p.type)])
+            else:
+                continue
+            for r in refs:
+                bucket = index.get(r)
+                if bucket is None:
+                    index[r] = [tid]
+                else:
+                    bucket.append(tid)
+        self._users: Mapping[int, Sequence[int]] = index
 
     def direct_uses(self, type_id: int) -> list[Use]:
         """Every type that uses `type_id` directly, in id order."""
-        return self._uses.get(type_id, [])
+        return [
+            use
+            for user in self._users.get(type_id, ())
+            for use in _direct_uses_of_user(self.graph, user)
+            if use.used == type_id
+        ]
 
     def embedders(self, type_id: int) -> list[Reach]:
         """Every type that holds `type_id` by value, with one shortest path each, in BFS order."""
@@ -91,7 +120,7 @@ class Containment:
         queue: deque[tuple[int, tuple[Use, ...], int]] = deque([(type_id, (), 0)])
         while queue:
             current, path, pointers = queue.popleft()
-            for use in self._uses.get(current, ()):
+            for use in self.direct_uses(current):
                 if use.how == How.POINTER:
                     count = pointers + 1
                     if max_pointers is not None and count > max_pointers:
