@@ -14,10 +14,8 @@ _INT_ENCODING = {0: "(none)", IntEncoding.SIGNED: "SIGNED", IntEncoding.CHAR: "C
 
 def bpftool_raw(bpftool: str, path: Path, base: Path | None = None) -> list[str]:
     """bpftool's raw dump of a BTF or ELF file, one string per type (member lines joined with newlines)."""
-    cmd = [bpftool, "btf", "dump", "file", str(path)]
-    if base is not None:
-        cmd += ["base", str(base)]
-    proc = subprocess.run([*cmd, "format", "raw"], capture_output=True, text=True, check=True)
+    cmd = [bpftool, *(["-B", str(base)] if base is not None else []), "btf", "dump", "file", str(path), "format", "raw"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return split_records(proc.stdout)
 
 

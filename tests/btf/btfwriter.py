@@ -42,9 +42,9 @@ class BtfWriter:
     _offsets: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.str_base == 0:
-            self.strings += b"\0"
-            self._offsets[""] = 0
+        # Split BTF may start its strings with any string, but libbpf 1.1 (bpftool 7.1) wants a NUL first too.
+        self.strings += b"\0"
+        self._offsets[""] = 0
 
     @property
     def fmt(self) -> str:

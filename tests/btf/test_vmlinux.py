@@ -1,0 +1,51 @@
+"""This machine's kernel BTF: every id decodes, validates and equals bpftool's raw dump."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from abiguard.model import Kind
+from abiguard.sources import load_source
+from abiguard.sources.btf import read_btf
+
+from .bpftool_raw import assert_same_as_bpftool
+
+
+@pytest.mark.slow
+def test_vmlinux_matches_bpftool(vmlinux_btf: Path, vmlinux_bpftool_raw: list[str]) -> None:
+    parsed = read_btf(vmlinux_btf)
+    parsed.validate_all()
+    assert_same_as_bpftool(parsed.graph, vmlinux_bpftool_raw)
+
+
+def test_vmlinux_lazy_access(vmlinux_btf: Path) -> None:
+    """A command's path: resolve one struct, lay it out, without decoding the whole file."""
+    (graph,) = load_source(str(vmlinux_btf), [])
+    tid = graph.resolve("struct task_struct")
+    task = graph[tid]
+    assert task.kind == Kind.STRUCT and graph.size_of(tid) == task.size > 1000
+    assert graph.align_of(tid) >= 8
+    assert graph.c_name(graph.resolve("struct list_head")) == "struct list_head"
+    btf = graph.types
+    decoded = sum(t is not None for t in btf._decoded)  # lazy: far fewer than all ids
+    assert decoded < len(graph) // 4
+    assert graph.target.name  # host target for raw BTF of the host's byte order
+
+
+def test_vmlinux_name_lookup_matches_full_scan(vmlinux_btf: Path) -> None:
+    """ids_named answers from the string section (first look-ups) and from the full index alike."""
+    parsed = read_btf(vmlinux_btf)
+    graph = parsed.graph
+    names = ["task_struct", "list_head", "id", "pid", "u32", "__u64", "sk_buff", "file_operations", "x"]
+    first = {n: graph.ids_named(n) for n in names}
+    for _ in range(40):  # push past the threshold that builds the full index
+        graph.ids_named("task_struct")
+    assert parsed.btf._name_index is not None
+    second = {n: graph.ids_named(n) for n in names}
+    assert first == second
+    for n in names:
+        assert all(graph[i].name == n for i in first[n])
+    brute = [i for i in graph.ids() if graph[i].name == "list_head"]
+    assert first["list_head"] == brute
