@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from ..errors import AbiguardError
 from ..model import ALL_ARCHES, COMPOSITE_KINDS, ENUM_KINDS, Kind, TypeGraph
 from . import rules
-from .changes import Change, TypeDiff, diff_constants, diff_pair
+from .changes import Change, TypeDiff, diff_composite, diff_constants, diff_pair
 from .findings import DiffResult, Finding, Severity
 from .impact import Cause, Impact
 from .match import Matching, TypeKey, match_types
@@ -91,10 +91,40 @@ class _Comparison:
             diff = diff_pair(key, self.old, oid, self.new, nid)
             if diff is not None and diff.changes:
                 self.diffs[key] = diff
+        self._follow_layout_changes()
         self.impact = Impact(self.new, self.matching, self.diffs)
         self.scope = (_Scope(roots, [(self.old, self.matching.old_keys), (self.new, self.matching.new_keys)])
                       if roots else None)
         self.roots_found = self.scope.found if self.scope else set()
+
+    def _follow_layout_changes(self) -> None:
+        """Types embedding (by value) a type whose size or alignment changed changed too: diff them."""
+        pairs = {key: (oid, nid) for key, oid, nid in self.matching.pairs}
+        work = [d.new_id for d in self.diffs.values() if d.layout_changed]
+        if not work:
+            return
+        users = self.new.by_value_users()
+        new_keys = self.matching.new_keys
+        seen: set[int] = set(work)
+        while work:
+            tid = work.pop()
+            for user in users.get(tid, ()):
+                if user in seen:
+                    continue
+                seen.add(user)
+                key = new_keys.get(user)
+                t = self.new.types[user]
+                if key is None or t.kind not in COMPOSITE_KINDS:
+                    work.append(user)  # typedef, array, qualifier, anonymous member: keep climbing
+                    continue
+                diff = self.diffs.get(key)
+                if diff is None and key in pairs:
+                    diff = diff_composite(key, self.old, pairs[key][0], self.new, user)
+                    if not diff.changes:
+                        continue
+                    self.diffs[key] = diff
+                if diff is not None and diff.layout_changed:
+                    work.append(user)
 
     def run(self) -> list[Finding]:
         findings: list[Finding] = []

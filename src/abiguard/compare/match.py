@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..model import COMPOSITE_KINDS, ENUM_KINDS, Kind
 from .shape import GraphView
@@ -15,9 +16,11 @@ from .shape import GraphView
 _KEYWORD = {Kind.STRUCT: "struct", Kind.UNION: "union", Kind.ENUM: "enum", Kind.ENUM64: "enum"}
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class TypeKey:
-    """Identity of a type across versions. `name` is what C code calls it; `n` tells duplicates apart."""
+class TypeKey(NamedTuple):
+    """Identity of a type across versions. `name` is what C code calls it; `n` tells duplicates apart.
+
+    A NamedTuple, not a dataclass: there is one per named type per graph, and tuples hash fastest.
+    """
 
     kind: str  # struct | union | enum | typedef | func
     name: str
@@ -55,11 +58,9 @@ class Matching:
 
 def _named_types(view: GraphView) -> Iterator[tuple[TypeKey, int]]:
     """Every type a comparison tracks by name, with duplicates numbered in id order."""
-    g = view.graph
     typedef_names = view.typedef_names()
     seen: dict[tuple[str, str, bool], int] = {}
-    for tid in g.ids():
-        t = g[tid]
+    for tid, t in enumerate(view.types):
         k = t.kind
         if k in _KEYWORD:
             if t.name:
@@ -81,10 +82,9 @@ def _named_types(view: GraphView) -> Iterator[tuple[TypeKey, int]]:
 
 
 def _anonymous_enums(view: GraphView) -> list[int]:
-    g = view.graph
     named = view.typedef_names()
-    return [tid for tid in g.ids() if g[tid].kind in ENUM_KINDS and not g[tid].name and tid not in named
-            and g[tid].enumerators]
+    return [tid for tid, t in enumerate(view.types)
+            if t.kind in ENUM_KINDS and not t.name and tid not in named and t.enumerators]
 
 
 def match_types(old: GraphView, new: GraphView) -> Matching:
@@ -112,18 +112,18 @@ def match_types(old: GraphView, new: GraphView) -> Matching:
 def _match_anonymous_enums(old: GraphView, new: GraphView, result: Matching) -> None:
     """Anonymous enums (`enum { BPF_ANY, BPF_NOEXIST };`) pair with the one sharing most enumerator names."""
     new_enums = _anonymous_enums(new)
-    owner: dict[str, int] = {}
+    owners: dict[str, list[int]] = {}
     for nid in new_enums:
-        for e in new.graph[nid].enumerators:
-            owner.setdefault(e.name, nid)
+        for e in new.types[nid].enumerators:
+            owners.setdefault(e.name, []).append(nid)
     used: set[int] = set()
     for oid in _anonymous_enums(old):
         votes: dict[int, int] = {}
-        for e in old.graph[oid].enumerators:
-            nid = owner.get(e.name)
-            if nid is not None and nid not in used:
-                votes[nid] = votes.get(nid, 0) + 1
-        label = old.graph[oid].enumerators[0].name
+        for e in old.types[oid].enumerators:
+            for nid in owners.get(e.name, ()):
+                if nid not in used:
+                    votes[nid] = votes.get(nid, 0) + 1
+        label = old.types[oid].enumerators[0].name
         key = TypeKey("enum", label, anon_enum=True)
         if votes:
             best = min(votes, key=lambda n: (-votes[n], n))
@@ -133,7 +133,7 @@ def _match_anonymous_enums(old: GraphView, new: GraphView, result: Matching) -> 
             result.removed.append((key, oid))
     for nid in new_enums:
         if nid not in used:
-            label = new.graph[nid].enumerators[0].name
+            label = new.types[nid].enumerators[0].name
             result.added.append((TypeKey("enum", label, anon_enum=True), nid))
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import COMPOSITE_KINDS, ENUM_KINDS, Kind, TypeGraph
+from ..model import COMPOSITE_KINDS, ENUM_KINDS, Kind, Type, TypeGraph
 
 Ref = tuple[Any, ...]
 
 _KEYWORD = {Kind.STRUCT: "struct", Kind.UNION: "union", Kind.ENUM: "enum", Kind.ENUM64: "enum"}
 _SKIPPED_MODIFIERS = frozenset({Kind.TYPE_TAG})  # btf_type_tag carries no layout and no C-level meaning
 _QUALIFIERS = {Kind.CONST: "const", Kind.VOLATILE: "volatile", Kind.RESTRICT: "restrict"}
+_STRIPPED = frozenset(_QUALIFIERS) | _SKIPPED_MODIFIERS
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,23 +48,25 @@ class GraphView:
 
     def __init__(self, graph: TypeGraph) -> None:
         self.graph = graph
+        # One plain list: every comparison touches every type, and list indexing is the cheapest access.
+        self.types: list[Type] = graph.types if isinstance(graph.types, list) else list(graph.types)
         self._ref: dict[int, Ref] = {}
         self._flat: dict[int, tuple[FlatMember, ...]] = {}
         self._layout: dict[int, Ref] = {}
         self._size: dict[int, int] = {}
         self._typedef_names: dict[int, str] | None = None
         self._in_progress: set[int] = set()
+        self._users: dict[int, list[int]] | None = None
 
     # --- naming ---------------------------------------------------------------------
     def typedef_names(self) -> dict[int, str]:
         """Anonymous struct/union/enum id -> the first typedef naming it (`typedef struct {..} foo;`)."""
         if self._typedef_names is None:
             names: dict[int, str] = {}
-            g = self.graph
-            for tid in g.ids():
-                t = g[tid]
+            types = self.types
+            for t in types:
                 if t.kind == Kind.TYPEDEF and t.name:
-                    target = g[t.ref]
+                    target = types[t.ref]
                     if (target.kind in COMPOSITE_KINDS or target.kind in ENUM_KINDS) and not target.name:
                         names.setdefault(t.ref, t.name)
             self._typedef_names = names
@@ -71,14 +74,14 @@ class GraphView:
 
     def is_inline_aggregate(self, tid: int) -> bool:
         """True for an anonymous struct/union that no typedef names: it belongs to its parent."""
-        t = self.graph[tid]
+        t = self.types[tid]
         return t.kind in COMPOSITE_KINDS and not t.name and tid not in self.typedef_names()
 
     def strip_modifiers(self, tid: int) -> int:
-        g = self.graph
+        types = self.types
         seen = 0
-        while g[tid].kind in _QUALIFIERS or g[tid].kind in _SKIPPED_MODIFIERS:
-            tid = g[tid].ref
+        while types[tid].kind in _STRIPPED:
+            tid = types[tid].ref
             seen += 1
             if seen > 64:
                 break
@@ -107,7 +110,7 @@ class GraphView:
         return value
 
     def _compute_ref(self, tid: int) -> Ref:
-        t = self.graph[tid]
+        t = self.types[tid]
         k = t.kind
         if k == Kind.VOID:
             return ("void",)
@@ -155,7 +158,7 @@ class GraphView:
 
     def _flatten(self, tid: int, prefix: str, base: int, container: str, out: list[FlatMember], depth: int) -> None:
         g = self.graph
-        t = g[tid]
+        t = self.types[tid]
         in_union = t.kind == Kind.UNION
         for i, m in enumerate(t.members):
             mt = self.strip_modifiers(m.type)
@@ -166,7 +169,7 @@ class GraphView:
                 continue
             if not m.name:
                 continue  # unnamed bitfields are padding: nothing can refer to them
-            arr = g[g.strip(m.type)]
+            arr = self.types[g.strip(m.type)]
             elem = self.size(arr.ref) if arr.kind == Kind.ARRAY else 0
             out.append(
                 FlatMember(
@@ -185,11 +188,16 @@ class GraphView:
 
     # --- signatures -----------------------------------------------------------------
     def signature(self, tid: int) -> Ref:
-        """Everything about a named type that a comparison by name can see change."""
-        t = self.graph[tid]
+        """A type's own declaration, by name: equal signatures mean no change of its own.
+
+        The sizes of named types it embeds are not in it; the comparer follows size changes up
+        the by-value users instead (see `by_value_users`).
+        """
+        t = self.types[tid]
         k = t.kind
         if k in COMPOSITE_KINDS:
-            members = tuple((f.path, f.bit_offset, f.bit_size, f.size, f.elem_size, f.ref) for f in self.flat(tid))
+            ref = self.ref
+            members = tuple((m.name, m.bit_offset, m.bit_size, ref(m.type)) for m in t.members)
             return (int(k), t.size, t.align, members)
         if k in ENUM_KINDS:
             return ("enum", t.size, t.signed, tuple((e.name, e.value) for e in t.enumerators))
@@ -198,6 +206,20 @@ class GraphView:
         if k == Kind.FUNC:
             return ("func", self.ref(t.ref))
         return self.ref(tid)
+
+    def by_value_users(self) -> dict[int, list[int]]:
+        """Reverse by-value edges (member, array element, typedef, qualifier): built once, on demand."""
+        if self._users is None:
+            users: dict[int, list[int]] = {}
+            for tid, t in enumerate(self.types):
+                k = t.kind
+                if k in COMPOSITE_KINDS:
+                    for m in t.members:
+                        users.setdefault(m.type, []).append(tid)
+                elif k == Kind.ARRAY or k == Kind.TYPEDEF or k in _STRIPPED:
+                    users.setdefault(t.ref, []).append(tid)
+            self._users = users
+        return self._users
 
     def layout(self, tid: int) -> Ref:
         """A name-free description of a type's layout (signedness ignored): equal means binaries agree."""
