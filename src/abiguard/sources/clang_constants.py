@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from clang.cindex import Cursor, CursorKind, Diagnostic, Index, TokenKind
+from clang.cindex import CursorKind, Diagnostic, Index
 
 from ..model.types import Constant
 from .clang_lib import evaluate_int
 
 _PREFIX = "__abg_c_"
-# Tokens that could end the generated declaration early and derail the parse of the ones after it.
-_UNSAFE_TOKENS = frozenset({";", "{", "}", "#", "##"})
+# Characters that could end the generated declaration early and derail the parse of the ones after
+# it; a double quote means a string literal, never an integer.
+_UNSAFE = re.compile(rb'[;{}#"]')
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,31 +25,23 @@ class MacroCandidate:
     location: str
 
 
-def macro_candidate(cursor: Cursor, location: str) -> MacroCandidate | None:
-    """A candidate for a MACRO_DEFINITION cursor, None for function-like, empty or string macros."""
-    tokens = list(cursor.get_tokens())
-    if len(tokens) < 2:
-        return None
-    name, first = tokens[0], tokens[1]
-    # Function-like: '(' right after the name, no space between (C11 6.10.3p3).
-    if first.spelling == "(" and first.extent.start.offset == name.extent.end.offset:
-        return None
+def macro_body_ok(body: bytes) -> bool:
+    """True when an object-like macro body could be an integer constant expression.
+
+    Empty bodies, strings and bodies that could end the generated declaration early (`;`, braces,
+    unbalanced parentheses) are left out; the compiler decides about the rest.
+    """
+    if not body.strip() or _UNSAFE.search(body):
+        return False
     depth = 0
-    for tok in tokens[1:]:
-        s = tok.spelling
-        if s in _UNSAFE_TOKENS:
-            return None
-        if tok.kind == TokenKind.LITERAL and s[-1] == '"':
-            return None  # a string, never an integer
-        if s == "(":
+    for ch in body:
+        if ch == 0x28:  # (
             depth += 1
-        elif s == ")":
+        elif ch == 0x29:  # )
             depth -= 1
             if depth < 0:
-                return None
-    if depth:
-        return None
-    return MacroCandidate(cursor.spelling, location)
+                return False
+    return depth == 0
 
 
 def _generated(text: str, names: Sequence[str], indices: Sequence[int]) -> tuple[str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,17 +32,25 @@ _EXTRA_FUNCTIONS: tuple[tuple[str, list[object], object], ...] = (
     ("clang_getUnqualifiedType", [cindex.Type], cindex.Type),
     ("clang_Type_getModifiedType", [cindex.Type], cindex.Type),
     ("clang_Type_getValueType", [cindex.Type], cindex.Type),
+    ("clang_Cursor_isMacroFunctionLike", [cindex.Cursor], ctypes.c_uint),
+    ("clang_getInstantiationLocation", [cindex.SourceLocation, ctypes.POINTER(ctypes.c_void_p),
+                                        ctypes.POINTER(ctypes.c_uint), ctypes.POINTER(ctypes.c_uint),
+                                        ctypes.POINTER(ctypes.c_uint)], None),
+    ("clang_getEnumConstantDeclValue", [cindex.Cursor], ctypes.c_longlong),
+    ("clang_getEnumConstantDeclUnsignedValue", [cindex.Cursor], ctypes.c_ulonglong),
+    ("clang_getFileName", [ctypes.c_void_p], cindex._CXString),
+    ("clang_getCString", [cindex._CXString], ctypes.c_char_p),
 )
 
 
+@functools.cache
 def clang_lib() -> ctypes.CDLL:
-    """The loaded libclang with the extra functions declared (idempotent: ctypes attributes are cached)."""
-    lib = cindex.conf.lib
+    """libclang with the extra functions declared, on our own handle so the bindings' stay untouched."""
+    lib = ctypes.CDLL(cindex.conf.lib._name)
     for name, argtypes, restype in _EXTRA_FUNCTIONS:
         fn = getattr(lib, name)
-        if fn.argtypes is None:
-            fn.argtypes = argtypes
-            fn.restype = restype
+        fn.argtypes = argtypes
+        fn.restype = restype
     return lib
 
 
@@ -115,3 +124,53 @@ def evaluate_int(cursor: cindex.Cursor) -> int | None:
         return int(lib.clang_EvalResult_getAsLongLong(res))
     finally:
         lib.clang_EvalResult_dispose(res)
+
+
+def enum_constants(decl: cindex.Cursor, signed: bool) -> list[tuple[str, int]]:
+    """(name, value) of an enum definition's constants; `signed` is the enum's integer type's."""
+    lib = clang_lib()
+    value_of = lib.clang_getEnumConstantDeclValue if signed else lib.clang_getEnumConstantDeclUnsignedValue
+    out: list[tuple[str, int]] = []
+    for c in decl.get_children():
+        if c._kind_id == cindex.CursorKind.ENUM_CONSTANT_DECL.value:
+            out.append((c.spelling, int(value_of(c))))
+    return out
+
+
+def is_function_like_macro(cursor: cindex.Cursor) -> bool:
+    return bool(clang_lib().clang_Cursor_isMacroFunctionLike(cursor))
+
+
+class FileNames:
+    """Resolves source locations to (file name, line, offset) with one libclang call, names cached."""
+
+    def __init__(self) -> None:
+        self._names: dict[int, str] = {}
+        self._lib = clang_lib()
+
+    def resolve(self, loc: cindex.SourceLocation) -> tuple[str | None, int, int]:
+        f, line, col, off = ctypes.c_void_p(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
+        lib = self._lib
+        lib.clang_getInstantiationLocation(loc, ctypes.byref(f), ctypes.byref(line), ctypes.byref(col),
+                                           ctypes.byref(off))
+        addr = f.value
+        if not addr:
+            return None, line.value, off.value
+        name = self._names.get(addr)
+        if name is None:
+            cx = lib.clang_getFileName(addr)
+            raw = lib.clang_getCString(cx)
+            name = raw.decode() if raw else ""  # the _CXString frees itself when collected
+            self._names[addr] = name
+        return name, line.value, off.value
+
+    def cursor_start(self, cursor: cindex.Cursor) -> tuple[str | None, int, int]:
+        return self.resolve(cindex.conf.lib.clang_getCursorLocation(cursor))
+
+    def cursor_extent(self, cursor: cindex.Cursor) -> tuple[str | None, int, int, int]:
+        """File, start line, start offset and end offset of a cursor's extent."""
+        lib = cindex.conf.lib
+        extent = lib.clang_getCursorExtent(cursor)
+        name, line, start = self.resolve(lib.clang_getRangeStart(extent))
+        end = self.resolve(lib.clang_getRangeEnd(extent))[2]
+        return name, line, start, end

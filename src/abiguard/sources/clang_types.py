@@ -9,7 +9,14 @@ from clang.cindex import Cursor, CursorKind, TypeKind
 from clang.cindex import Type as CType
 
 from ..model.types import Enumerator, IntEncoding, Kind, Member, Param, Type
-from .clang_lib import atomic_value_type, is_anonymous_member, is_invalid, modified_type, unqualified
+from .clang_lib import (
+    atomic_value_type,
+    enum_constants,
+    is_anonymous_member,
+    is_invalid,
+    modified_type,
+    unqualified,
+)
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 
@@ -77,6 +84,7 @@ class TypeBuilder:
         self.types: list[Type] = [Type(Kind.VOID)]
         self._locate = locate
         self._memo: dict[Hashable, int] = {}
+        self._by_ptr: dict[int | None, int] = {}
         self._pending: list[tuple[int, Cursor]] = []
 
     # --- entry points -------------------------------------------------------------------
@@ -112,6 +120,16 @@ class TypeBuilder:
 
     def type_id(self, t: CType) -> int:
         """The id of a clang type, creating records for it (and what it references) on first sight."""
+        # A CXType's first data word is clang's QualType (type pointer + qualifier bits), unique
+        # per type in the TU: a cheap memo key that skips every libclang call for repeats.
+        ptr = t.data[0]
+        tid = self._by_ptr.get(ptr)
+        if tid is None:
+            tid = self._convert(t)
+            self._by_ptr[ptr] = tid
+        return tid
+
+    def _convert(self, t: CType) -> int:
         kind = t._kind_id
         if kind not in _ARRAYS:
             # Array qualifiers live on the element type; everything else wraps its unqualified self.
@@ -159,6 +177,9 @@ class TypeBuilder:
 
     def _int(self, t: CType) -> int:
         kind = t._kind_id
+        tid = self._memo.get((Kind.INT, kind))
+        if tid is not None:
+            return tid
         name = t.spelling
         encoding = IntEncoding.NONE
         if kind == _K_BOOL:
@@ -168,10 +189,8 @@ class TypeBuilder:
         if kind in _CHARS:
             encoding |= IntEncoding.CHAR
         size = t.get_size()
-        return self._intern(
-            (Kind.INT, name),
-            lambda: Type(Kind.INT, name, size, encoding=encoding, int_bits=8 * size, align=t.get_align()),
-        )
+        return self._add((Kind.INT, kind), Type(Kind.INT, name, size, encoding=encoding, int_bits=8 * size,
+                                                 align=t.get_align()))
 
     def _typedef(self, t: CType) -> int:
         decl = t.get_declaration()
@@ -219,10 +238,6 @@ class TypeBuilder:
         record = self.types[tid]
         record.members = tuple(members)
         record.kind_flag = any(m.bit_size for m in members)
-        # Tags declared inside a struct belong to file scope in C; keep named ones even if unused.
-        for child in decl.get_children():
-            if child.kind in _TAG_DECLS and tag_name(child) and not is_invalid(child):
-                self.type_id(child.type)
 
     def _enum(self, t: CType) -> int:
         decl = t.get_declaration()
@@ -236,11 +251,7 @@ class TypeBuilder:
         if size <= 0:
             size = 4
         signed = int_type.get_canonical()._kind_id in _SIGNED_INTS
-        values = tuple(
-            Enumerator(c.spelling, c.enum_value)
-            for c in definition.get_children()
-            if c.kind == CursorKind.ENUM_CONSTANT_DECL
-        )
+        values = tuple(Enumerator(name, value) for name, value in enum_constants(definition, signed))
         kind = Kind.ENUM64 if size == 8 else Kind.ENUM
         align = t.get_align()
         return self._add(

@@ -14,14 +14,15 @@ from ..errors import AbiguardError
 from ..model import Target
 from ..model.graph import Diagnostic as GraphDiagnostic
 from ..model.types import Constant, Type
-from .clang_constants import MacroCandidate, evaluate_macros, macro_candidate
-from .clang_lib import BUILTIN_INCLUDE, BUILTIN_PREFIX, compiler_args, new_index
+from .clang_constants import MacroCandidate, evaluate_macros, macro_body_ok
+from .clang_lib import BUILTIN_INCLUDE, BUILTIN_PREFIX, FileNames, compiler_args, is_function_like_macro, new_index
 from .clang_types import TypeBuilder
 
-_TYPE_DECLS = frozenset({
+_TYPE_DECLS = frozenset(k.value for k in (
     CursorKind.STRUCT_DECL, CursorKind.UNION_DECL, CursorKind.ENUM_DECL, CursorKind.TYPEDEF_DECL,
     CursorKind.FUNCTION_DECL,
-})
+))
+_MACRO_DEFINITION = CursorKind.MACRO_DEFINITION.value
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class _Locator:
         self._roots = sorted(roots, key=lambda r: -len(r[0]))
         self._main = main
         self._cache: dict[str, str] = {}
+        self.names = FileNames()
 
     def file(self, name: str) -> str:
         cached = self._cache.get(name)
@@ -73,14 +75,29 @@ class _Locator:
         return shown
 
     def cursor(self, cursor: Cursor) -> str:
-        loc = cursor.location
-        if loc.file is None:
-            return ""
-        return f"{self.file(loc.file.name)}:{loc.line}"
+        name, line, _ = self.names.cursor_start(cursor)
+        return f"{self.file(name)}:{line}" if name is not None else ""
 
 
 def _norm(name: str) -> str:
     return os.path.normpath(os.path.abspath(name))
+
+
+class _SourceTexts:
+    """File contents as bytes (macro extents are byte offsets), read once per file."""
+
+    def __init__(self, unsaved: Mapping[str, str]) -> None:
+        self._data: dict[str, bytes] = {k: v.encode() for k, v in unsaved.items()}
+
+    def get(self, path: str) -> bytes:
+        data = self._data.get(path)
+        if data is None:
+            try:
+                data = Path(path).read_bytes()
+            except OSError:
+                data = b""
+            self._data[path] = data
+        return data
 
 
 def _sha256_file(path: str) -> str:
@@ -160,24 +177,28 @@ def parse_unit(
         diagnostics.append(GraphDiagnostic(where, f"{target.name}: {d.spelling}"))
 
     builder = TypeBuilder(locator.cursor)
+    contents = {_norm(name): content for name, content in [(filename, text), *extra]}
+    sources = _SourceTexts(contents)
     candidates: dict[str, MacroCandidate] = {}
+    names = locator.names
     for cursor in tu.cursor.get_children():
-        kind = cursor.kind
-        if kind == CursorKind.MACRO_DEFINITION:
-            loc = cursor.location
-            if loc.file is None or _norm(loc.file.name).startswith(builtin_dir):
-                continue  # predefined or from our freestanding headers: not the source's constants
-            cand = macro_candidate(cursor, locator.cursor(cursor))
-            if cand is not None:
-                candidates.pop(cand.name, None)  # a redefinition: the last one counts, in its order
-                candidates[cand.name] = cand
-            else:
-                candidates.pop(cursor.spelling, None)
-        elif kind in _TYPE_DECLS and cursor.location.file is not None:
+        kind = cursor._kind_id
+        if kind == _MACRO_DEFINITION:
+            file, line, start, end = names.cursor_extent(cursor)
+            if file is None or is_function_like_macro(cursor):
+                continue
+            path = _norm(file)
+            if path.startswith(builtin_dir):
+                continue  # from our freestanding headers: not the source's constants
+            name = cursor.spelling
+            candidates.pop(name, None)  # a redefinition: the last one counts, in its order
+            body = sources.get(path)[start + len(name):end]
+            if macro_body_ok(body):
+                candidates[name] = MacroCandidate(name, f"{locator.file(file)}:{line}")
+        elif kind in _TYPE_DECLS and names.cursor_start(cursor)[0] is not None:
             builder.add_declaration(cursor)
     types = builder.finish()
 
-    contents = {_norm(name): content for name, content in [(filename, text), *extra]}
     files, entries = _read_files(tu, filename, contents)
     constants = evaluate_macros(index, filename, text, args, extra, list(candidates.values()))
     return UnitResult(
