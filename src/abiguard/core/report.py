@@ -119,6 +119,7 @@ def _relo_json(r: ReloResult) -> dict[str, object]:
         "reason": r.reason,
         "orig_value": r.orig_val,
         "value": r.new_val,
+        "used": sorted([t, m] for t, m in r.used if m is not None) + sorted([t, None] for t, m in r.used if m is None),
         "source": None if r.line is None else {"file": r.line.file, "line": r.line.line, "text": r.line.text},
     }
 

@@ -77,7 +77,7 @@ class ReloResult:
     candidates: tuple[str, ...] = ()
     line: LineInfo | None = None
     reachable: bool = True  # for poisoned instructions: can the verifier reach it?
-    used: frozenset[tuple[str, str]] = frozenset()  # (target type, member) the match relied on
+    used: frozenset[tuple[str, str | None]] = frozenset()  # (target type, member) the match relied on
 
     @property
     def failed(self) -> bool:
@@ -436,14 +436,18 @@ def _patch(base: ReloResult, res: ReloRes, relo: CoreRelo, code: Code, status: S
     return base
 
 
-def used_members(spec: Spec) -> frozenset[tuple[str, str]]:
-    """(target type, member) pairs a field match relies on, as bpftool's min_core_btf marks them."""
+def used_members(spec: Spec) -> frozenset[tuple[str, str | None]]:
+    """(target type, member) pairs a match relies on, as bpftool's min_core_btf marks them.
+
+    A member of None stands for the type itself; anonymous members have the name "".
+    """
     g = spec.graph
-    out: set[tuple[str, str]] = set()
+    out: set[tuple[str, str | None]] = {(g.describe(spec.root_type_id), None)}
+    if spec.kind == ReloKind.TYPE_MATCHES:
+        _mark_match(g, spec.root_type_id, False, out, set())
     if not spec.kind.is_field:
-        return frozenset({(g.describe(spec.root_type_id), "")})
+        return frozenset(out)
     tid = spec.root_type_id
-    out.add((g.describe(tid), ""))
     for idx in spec.raw[1:]:
         tid = _strip(g, tid)
         t = g[tid]
@@ -454,3 +458,31 @@ def used_members(spec: Spec) -> frozenset[tuple[str, str]]:
         elif t.kind == Kind.ARRAY:
             tid = t.ref
     return frozenset(out)
+
+
+def _mark_match(g: TypeGraph, tid: int, behind_ptr: bool, out: set[tuple[str, str | None]], seen: set[int]) -> None:
+    """btfgen_mark_type_match: every member of composites reached other than through a pointer."""
+    while True:
+        if (tid, behind_ptr) in seen:
+            return
+        seen.add((tid, behind_ptr))
+        t = g[tid]
+        if t.kind in COMPOSITE_KINDS:
+            if behind_ptr:
+                return
+            for m in t.members:
+                out.add((g.describe(tid), m.name))
+                _mark_match(g, m.type, False, out, seen)
+            return
+        if t.kind in (Kind.CONST, Kind.VOLATILE, Kind.RESTRICT, Kind.TYPEDEF, Kind.FWD):
+            tid = t.ref
+        elif t.kind == Kind.PTR:
+            tid, behind_ptr = t.ref, True
+        elif t.kind == Kind.ARRAY:
+            tid, behind_ptr = t.ref, False
+        elif t.kind == Kind.FUNC_PROTO:
+            for p in t.params:
+                _mark_match(g, p.type, False, out, seen)
+            tid, behind_ptr = t.ref, False
+        else:
+            return

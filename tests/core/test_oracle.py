@@ -1,0 +1,122 @@
+"""Oracle: `bpftool gen min_core_btf` relocates the same objects with libbpf's own code.
+
+The struct/union members it keeps in its minimized BTF must be exactly the members our matches
+relied on; where it fails on an object (a relocation error), we must report a failure too.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from abiguard.model import COMPOSITE_KINDS
+from abiguard.sources.btf import read_btf_file
+
+from . import test_relocate as progs
+from .conftest import core_json, relos, require_tool
+
+
+def _bpftool_members(kernel: Path, obj: Path, out: Path) -> set[tuple[str, str]] | None:
+    """Members bpftool keeps for `obj` on `kernel`, or None when libbpf fails to relocate it."""
+    bpftool = require_tool("bpftool")
+    proc = subprocess.run([bpftool, "gen", "min_core_btf", str(kernel), str(out), str(obj)], capture_output=True)
+    if proc.returncode != 0:
+        return None
+    graph = read_btf_file(out)
+    composites = [i for i in graph.ids() if graph[i].kind in COMPOSITE_KINDS]
+    return {(graph.describe(i), m.name) for i in composites for m in graph[i].members}
+
+
+def _ours(kernel: Path, obj: Path) -> tuple[set[tuple[str, str]], bool]:
+    _, doc = core_json(obj, "--kernel", kernel, "--no-cache")
+    rs = relos(doc)
+    used = {(t, m) for r in rs for t, m in r["used"] if m is not None}
+    return used, any(r["status"] == "error" for r in rs)
+
+
+def _raw(kernel_btf, defs: str, uses: list[str], name: str) -> Path:
+    return kernel_btf(defs, uses, name=f"kern_{name}", raw=True)
+
+
+CASES = [
+    ("perf", progs.PERF_PROG),
+    ("flavor_guarded", progs.FLAVOR_PROG % progs.BOTH_ARCHES),
+    ("flavor_unguarded", progs.FLAVOR_PROG % progs.UNGUARDED_S390),
+    ("v2", progs.V2_PROG),
+    ("bitfields", progs._pai(progs.BITFIELD_OLD) + progs.BITFIELD_BODY),
+    ("enums", progs.ENUM_PROG),
+    ("ambiguous", progs.AMBIG_PROG),
+]
+
+
+@pytest.mark.parametrize(("label", "body"), CASES, ids=[c[0] for c in CASES])
+def test_min_core_btf_agrees_on_kernel_like_btfs(bpf_prog, kernel_btf, tmp_path, label, body):
+    obj = bpf_prog(body, name=label)
+    kernels = {
+        "s390_old": _raw(kernel_btf, progs.S390_OLD, progs.S390_USES, "s390_old"),
+        "s390_new": _raw(kernel_btf, progs.S390_NEW, progs.S390_NEW_USES, "s390_new"),
+        "arm64": _raw(kernel_btf, progs.ARM64, progs.ARM64_USES, "arm64"),
+        "bitfields": _raw(kernel_btf, progs.BITFIELD_NEW, ["struct flags"], "bf"),
+        "enums": _raw(kernel_btf, progs.ENUM_KERNEL, ["enum state"], "enums"),
+        "ambig": _raw(kernel_btf, progs.AMBIG_KERNEL, ["struct conf___a", "struct conf___b", "struct far"], "ambig"),
+    }
+    compared = 0
+    for name, kern in kernels.items():
+        theirs = _bpftool_members(kern, obj, tmp_path / f"{name}.min.btf")
+        ours, error = _ours(kern, obj)
+        if theirs is None:
+            assert error, f"{label} on {name}: bpftool failed to relocate, we did not report an error"
+            continue
+        assert not error, f"{label} on {name}: libbpf relocated it, we reported an error"
+        assert ours == theirs, f"{label} on {name}"
+        compared += 1
+    assert compared
+
+
+def test_type_matches_agrees(bpf_prog, kernel_btf, tmp_path):
+    obj = bpf_prog(progs.TYPES_PROG)
+    progs.retag(obj, {"strict___loose", "strict___exact"}, 12)
+    kern = _raw(kernel_btf, progs.TYPES_KERNEL, ["struct task", "struct renamed", "kuid_t", "struct strict"], "t")
+    theirs = _bpftool_members(kern, obj, tmp_path / "types.min.btf")
+    assert theirs is not None
+    ours, error = _ours(kern, obj)
+    assert not error
+    assert ours == theirs
+    assert ("struct strict", "b") in ours  # TYPE_MATCHES keeps every member of the matched struct
+
+
+VMLINUX_PROG = """
+struct task_struct { int pid; int tgid; struct task_struct *real_parent; void *stack; }
+    __attribute__((preserve_access_index));
+struct file { unsigned int f_flags; } __attribute__((preserve_access_index));
+struct sock_common { unsigned short skc_family; } __attribute__((preserve_access_index));
+struct sock { struct sock_common __sk_common; } __attribute__((preserve_access_index));
+SEC("kprobe/x")
+int f(struct task_struct *t)
+{
+    int ppid = BPF_CORE_READ(t, real_parent, tgid);
+    void *stack = BPF_CORE_READ(t, stack);
+    bpf_printk("%d %d %p", t->pid, ppid, stack);
+    return 0;
+}
+SEC("kprobe/y")
+int g(struct sock *sk)
+{
+    bpf_printk("%d %d", BPF_CORE_READ(sk, __sk_common.skc_family), bpf_core_type_exists(struct file));
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("body", [progs.PERF_PROG, progs.FLAVOR_PROG % progs.BOTH_ARCHES, VMLINUX_PROG],
+                         ids=["perf", "flavors", "task"])
+def test_min_core_btf_agrees_on_running_kernel(bpf_prog, vmlinux_btf, tmp_path, body):
+    obj = bpf_prog(body)
+    theirs = _bpftool_members(vmlinux_btf, obj, tmp_path / "vmlinux.min.btf")
+    ours, error = _ours(vmlinux_btf, obj)
+    assert theirs is not None and not error
+    assert ours == theirs
+    if body is VMLINUX_PROG:
+        assert ("struct task_struct", "real_parent") in ours and ("struct sock_common", "skc_family") in ours
