@@ -60,19 +60,6 @@ def _intervals_cover(intervals: list[tuple[int, int]], start: int, end: int) -> 
     return pos >= end
 
 
-def _holes(members: tuple[FlatMember, ...], size_bits: int) -> list[tuple[int, int]]:
-    """Bit ranges inside the type that no member occupies (padding)."""
-    holes: list[tuple[int, int]] = []
-    pos = 0
-    for s, e in sorted((m.bit_offset, m.bit_end) for m in members):
-        if s > pos:
-            holes.append((pos, s))
-        pos = max(pos, e)
-    if pos < size_bits:
-        holes.append((pos, size_bits))
-    return holes
-
-
 def diff_composite(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: int) -> TypeDiff:
     """Member-level changes of a struct/union (anonymous members inlined)."""
     ot, nt = old.graph[oid], new.graph[nid]
@@ -98,15 +85,13 @@ def diff_composite(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: 
     removed = [m for m in removed if m.path not in renamed]
     added = [m for m in added if m.path not in renamed]
 
-    # Space new members may take without moving anything: padding, removed members, shrunk reserve.
+    # Reserve (arrays, bitfields) that shrank inside its old place to make room for new members.
     common = [(omap[m.path], m) for m in nflat if m.path in omap]
-    free = _holes(oflat, 8 * ot.size) + [(m.bit_offset, m.bit_end) for m in removed]
-    shrunk: set[str] = set()
+    shrunk: dict[str, FlatMember] = {}
     for o, n in common:
-        if (o.ref == n.ref and (n.bit_size or n.elem_size) and o.bit_offset <= n.bit_offset
+        if (_same_reserve_kind(o, n) and o.bit_offset <= n.bit_offset
                 and n.bit_end <= o.bit_end and (o.bit_offset, o.bit_end) != (n.bit_offset, n.bit_end)):
-            shrunk.add(n.path)
-            free += [(o.bit_offset, n.bit_offset), (n.bit_end, o.bit_end)]
+            shrunk[n.path] = n
     new_occupied = [(m.bit_offset, m.bit_end) for m in added]
     old_data_end = max((m.bit_end for m in oflat), default=0)
 
@@ -147,8 +132,9 @@ def diff_composite(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: 
                           old_bit_offset=r.bit_offset,
                           detail="its space is taken by new members" if covered else ""))
     for a in added:
-        out.append(Change("member_added", a.path, None, _extent(a), where=_where_added(a, oflat, omap, nflat,
-                          free, old_data_end, 8 * ot.size), old_bit_offset=a.bit_offset, new_type_id=a.type_id))
+        where = _where_added(a, oflat, {r.path for r in removed}, shrunk, old_data_end, 8 * ot.size)
+        out.append(Change("member_added", a.path, None, _extent(a), where=where, old_bit_offset=a.bit_offset,
+                          new_type_id=a.type_id))
 
     if ot.size != nt.size:
         out.append(Change("size_changed", None, ot.size, nt.size, old_bit_offset=old_data_end))
@@ -156,6 +142,13 @@ def diff_composite(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: 
     if oa != na:
         out.append(Change("align_changed", None, oa, na, old_bit_offset=old_data_end))
     return diff
+
+
+def _same_reserve_kind(o: FlatMember, n: FlatMember) -> bool:
+    """Reserve can shrink in two ways: a bitfield of the same type, an array of the same element type."""
+    if o.bit_size and n.bit_size:
+        return o.ref == n.ref
+    return o.ref[0] == "[]" == n.ref[0] and o.ref[2] == n.ref[2]
 
 
 def _mark_moves(out: list[Change], common: list[tuple[FlatMember, FlatMember]]) -> None:
@@ -177,18 +170,22 @@ def _extent(m: FlatMember) -> dict[str, int]:
     return {"offset": m.bit_offset // 8, "size": m.size}
 
 
-def _where_added(a: FlatMember, oflat: tuple[FlatMember, ...], omap: Mapping[str, FlatMember],
-                 nflat: tuple[FlatMember, ...], free: list[tuple[int, int]], old_data_end: int,
-                 old_size_bits: int) -> str:
-    """Where a new member went: into padding/reserved space, a union, after the old end, or in between."""
-    if a.in_union:
-        siblings = [omap[m.path] for m in nflat if m.container == a.container and m.path in omap]
-        if siblings and min(s.bit_offset for s in siblings) <= a.bit_offset \
-                and a.bit_end <= max(s.bit_end for s in siblings):
-            return "union"
-    if a.bit_end <= old_size_bits and _intervals_cover(free, a.bit_offset, a.bit_end):
-        holes_only = all(not (m.bit_offset < a.bit_end and m.bit_end > a.bit_offset) for m in oflat)
-        return "in_hole" if holes_only else "in_reserved"
+def _where_added(a: FlatMember, oflat: tuple[FlatMember, ...], gone: set[str], shrunk: Mapping[str, FlatMember],
+                 old_data_end: int, old_size_bits: int) -> str:
+    """Where a new member went: into padding, reserved space, a union branch, after the old end, or in between.
+
+    Only old members that coexist with it (not alternatives in a union) can be in its way; removed
+    members and the freed part of a shrunk reserve are space it may take.
+    """
+    if a.bit_end <= old_size_bits:
+        overlapping = [o for o in oflat if o.bit_offset < a.bit_end and o.bit_end > a.bit_offset]
+        clashes = [o for o in overlapping if a.coexists(o)]
+        blocking = [o for o in clashes if o.path not in gone and not (
+            o.path in shrunk and not (shrunk[o.path].bit_offset < a.bit_end and shrunk[o.path].bit_end > a.bit_offset))]
+        if not blocking:
+            if clashes:
+                return "in_reserved"
+            return "union" if overlapping else "in_hole"
     if a.bit_offset >= old_data_end:
         return "appended"
     return "inserted"

@@ -58,6 +58,8 @@ class Impact:
                 key = self._changed_layout(cur)
                 if key is not None:
                     candidate = (key, len(names))
+                    if key.kind == "typedef":
+                        break  # retargeted: what lies below is another type, not the old one changed
                 names.append(t.name)
                 cur = t.ref
                 continue

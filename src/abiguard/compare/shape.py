@@ -30,9 +30,26 @@ class FlatMember:
     ref: Ref  # name-based reference to the member's type
     type_id: int
     elem_size: int  # element size for arrays (also flexible ones), else 0
-    container: str  # label of the enclosing aggregate ("" = the type itself); stable within one graph
-    in_union: bool  # the immediate enclosing aggregate is a union
+    chain: tuple[str, ...]  # labels of the enclosing aggregates, outermost ("") first; stable across versions
+    unions: tuple[bool, ...]  # for each level of `chain`: is that aggregate a union
     index: int  # declaration order
+
+    @property
+    def container(self) -> tuple[str, ...]:
+        return self.chain
+
+    @property
+    def in_union(self) -> bool:
+        return self.unions[-1]
+
+    def coexists(self, other: FlatMember) -> bool:
+        """Both can hold values at once: their innermost common aggregate is a struct, not a union."""
+        k = 0
+        for a, b in zip(self.chain, other.chain, strict=False):
+            if a != b:
+                break
+            k += 1
+        return k == 0 or not self.unions[k - 1]
 
     @property
     def bit_end(self) -> int:
@@ -152,20 +169,32 @@ class GraphView:
         cached = self._flat.get(tid)
         if cached is None:
             out: list[FlatMember] = []
-            self._flatten(tid, "", 0, "", out, 0)
+            self._flatten(tid, "", 0, ("",), (self.types[tid].kind == Kind.UNION,), out, 0)
             cached = self._flat[tid] = tuple(out)
         return cached
 
-    def _flatten(self, tid: int, prefix: str, base: int, container: str, out: list[FlatMember], depth: int) -> None:
+    def _first_leaf(self, tid: int) -> str:
+        """Name of the first named member inside an anonymous aggregate: a label that survives edits around it."""
+        for m in self.types[tid].members:
+            if m.name:
+                return m.name
+            inner = self.strip_modifiers(m.type)
+            if self.is_inline_aggregate(inner):
+                return self._first_leaf(inner)
+        return "?"
+
+    def _flatten(self, tid: int, prefix: str, base: int, chain: tuple[str, ...], unions: tuple[bool, ...],
+                 out: list[FlatMember], depth: int) -> None:
         g = self.graph
         t = self.types[tid]
-        in_union = t.kind == Kind.UNION
-        for i, m in enumerate(t.members):
+        for m in t.members:
             mt = self.strip_modifiers(m.type)
             offset = base + m.bit_offset
             if depth < 32 and self.is_inline_aggregate(mt):
                 inner_prefix = f"{prefix}{m.name}." if m.name else prefix
-                self._flatten(mt, inner_prefix, offset, f"{container}/{i}", out, depth + 1)
+                label = prefix + m.name if m.name else "{" + self._first_leaf(mt) + "}"
+                self._flatten(mt, inner_prefix, offset, (*chain, label),
+                              (*unions, self.types[mt].kind == Kind.UNION), out, depth + 1)
                 continue
             if not m.name:
                 continue  # unnamed bitfields are padding: nothing can refer to them
@@ -180,8 +209,8 @@ class GraphView:
                     ref=self.ref(m.type),
                     type_id=m.type,
                     elem_size=elem,
-                    container=container,
-                    in_union=in_union,
+                    chain=chain,
+                    unions=unions,
                     index=len(out),
                 )
             )
