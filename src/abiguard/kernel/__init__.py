@@ -1,1 +1,78 @@
-"""kernel stage."""
+"""`kernel:PATH[@REF]` sources: a kernel tree's UAPI as headers_install exposes it, per arch."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import AbiguardError
+from ..model import Target, TypeGraph
+from ..model.target import host_target
+from .cache import UnitCache, default_cache_root
+from .install import install_headers
+from .reader import KernelStats, parse_installed, risky_headers
+from .staging import staged
+from .tree import COMMON_PATHS, arch_paths, parse_spec, read_tree
+
+__all__ = ["KernelResult", "KernelStats", "load_kernel", "read_kernel"]
+
+
+@dataclass
+class KernelResult:
+    graphs: list[TypeGraph]
+    stats: KernelStats
+
+
+def read_kernel(spec: str, targets: Sequence[Target], options: object = None) -> list[TypeGraph]:
+    """One TypeGraph per target (host target when none) for `kernel:PATH` or `kernel:PATH@REF`."""
+    return load_kernel(spec, targets, options).graphs
+
+
+def load_kernel(
+    spec: str, targets: Sequence[Target], options: object = None, cache_root: Path | None = None
+) -> KernelResult:
+    """read_kernel plus what the read did (parsed vs cached TUs); `cache_root` overrides the default."""
+    from ..sources import SourceOptions
+
+    opts = options if isinstance(options, SourceOptions) else SourceOptions()
+    root, ref = parse_spec(spec)
+    targets = list(targets) or [host_target()]
+    karches = list(dict.fromkeys(t.kernel_arch for t in targets))
+    paths = [*COMMON_PATHS, *(p for k in karches for p in arch_paths(k))]
+    tree = read_tree(root, ref, paths)
+    where = f"{root}@{ref}" if ref else str(root)
+    for karch in karches:
+        if not any(p.startswith(f"arch/{karch}/include/uapi/") for p in tree.files):
+            raise AbiguardError(where, f"not a kernel tree for {karch}: no arch/{karch}/include/uapi")
+    installs = {k: install_headers(tree.files, k) for k in karches}
+
+    cache_dir = (cache_root or default_cache_root()) if opts.use_cache else None
+    cache = UnitCache(cache_dir) if cache_dir is not None else None
+    user_dirs = [Path(d).resolve() for d in opts.include_dirs]
+    stats = KernelStats()
+    with contextlib.ExitStack() as stack:
+        plans = []
+        for t in targets:
+            inst = installs[t.kernel_arch]
+            stage = stack.enter_context(staged(inst.headers, cache_dir))
+            risky = risky_headers(inst.headers, _available(user_dirs))
+            plans.append((t, inst, stage, risky))
+        graphs = parse_installed(plans, opts.defines, user_dirs, cache, tree.label, opts.progress, stats)
+    return KernelResult(graphs, stats)
+
+
+def _available(user_dirs: Sequence[Path]) -> Callable[[str], bool]:
+    """Whether an include name outside the UAPI is found: our freestanding headers or the user's -I dirs."""
+    from ..sources.clang_lib import BUILTIN_INCLUDE
+
+    dirs = [BUILTIN_INCLUDE, *user_dirs]
+    memo: dict[str, bool] = {}
+
+    def available(name: str) -> bool:
+        if name not in memo:
+            memo[name] = any((d / name).is_file() for d in dirs)
+        return memo[name]
+
+    return available

@@ -1,0 +1,158 @@
+"""Content cache for parsed translation units: a re-run, or the other ref of a diff, skips unchanged work.
+
+Layout under the cache root ($XDG_CACHE_HOME/abiguard, default ~/.cache/abiguard):
+  units-v<N>/idx/<ab>/<prekey>.json   candidates for one TU: [(files read: [[path, sha256]...], key)]
+  units-v<N>/res/<ab>/<key>.bin       MAGIC, format, sha256(payload), payload = pickle of the result
+`prekey` hashes what is known before parsing (target, abiguard version, defines, TU text); the files a TU
+read are only known after, so `key` adds their hashes. Results are pickles because they are the header
+reader's own UnitResult objects (already pickled to cross process boundaries) and load fastest; the
+checksum and format number make a corrupt or foreign entry a miss, never a wrong answer. Writes go to a
+temp file renamed into place, so concurrent runs never see half a file; a lost index update between two
+concurrent runs only costs a later miss.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copyreg
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1
+MAGIC = b"ABGUNIT\0"
+_MAX_CANDIDATES = 8  # per TU: enough for a few refs of a bisect or a diff without unbounded growth
+
+
+def default_cache_root() -> Path:
+    """$XDG_CACHE_HOME/abiguard, or ~/.cache/abiguard."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "abiguard"
+
+
+def digest(*parts: str | bytes) -> str:
+    """sha256 over length-prefixed parts, so no two part lists collide by concatenation."""
+    h = hashlib.sha256()
+    for p in parts:
+        b = p.encode("utf-8", "surrogateescape") if isinstance(p, str) else p
+        h.update(len(b).to_bytes(8, "little"))
+        h.update(b)
+    return h.hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temp file in the same directory and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _model_dispatch() -> dict[type, Callable[[Any], tuple[Any, ...]]]:
+    """Pickle reducers for the model's dataclasses: rebuilt by one constructor call, which unpickles
+    an order of magnitude faster than the generic slots-dataclass __setstate__."""
+    from ..model.graph import Diagnostic
+    from ..model.types import Constant, Enumerator, Member, Param, SecVar, Type
+
+    table: dict[type, Callable[[Any], tuple[Any, ...]]] = dict(copyreg.dispatch_table)
+    for cls in (Type, Member, Enumerator, Param, SecVar, Constant, Diagnostic):
+        names = tuple(f.name for f in dataclasses.fields(cls))
+
+        def reduce(obj: Any, cls: type = cls, names: tuple[str, ...] = names) -> tuple[Any, ...]:
+            return cls, tuple(getattr(obj, n) for n in names)
+
+        table[cls] = reduce
+    return table
+
+
+def dumps(value: Any) -> bytes:
+    """Pickle `value` with the model's fast reducers."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.dispatch_table = _model_dispatch()
+    pickler.dump(value)
+    return buf.getvalue()
+
+
+class UnitCache:
+    """Parse results keyed by TU text plus the content of every file the parse read."""
+
+    def __init__(self, root: Path) -> None:
+        self.dir = root / f"units-v{FORMAT}"
+        self.corrupt = 0
+
+    def _idx(self, prekey: str) -> Path:
+        return self.dir / "idx" / prekey[:2] / f"{prekey}.json"
+
+    def _res(self, key: str) -> Path:
+        return self.dir / "res" / key[:2] / f"{key}.bin"
+
+    def _candidates(self, prekey: str) -> list[tuple[list[tuple[str, str]], str, bool]]:
+        try:
+            raw = json.loads(self._idx(prekey).read_text())
+            return [([(str(p), str(h)) for p, h in files], str(key), bool(ok)) for files, key, ok in raw]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, TypeError):
+            self.corrupt += 1
+            return []
+
+    def find(self, prekey: str, file_hash: Callable[[str], str | None]) -> tuple[str, bool] | None:
+        """(result key, ok flag) of the stored result whose every read file still has the recorded hash."""
+        for files, key, ok in self._candidates(prekey):
+            if all(file_hash(p) == h for p, h in files) and self._res(key).is_file():
+                return key, ok
+        return None
+
+    def load(self, key: str) -> Any | None:
+        """The value stored under `key`, or None when absent or damaged (a damaged entry is removed)."""
+        path = self._res(key)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        head = len(MAGIC) + 4 + 32
+        ok = (
+            len(data) >= head
+            and data[: len(MAGIC)] == MAGIC
+            and int.from_bytes(data[len(MAGIC) : len(MAGIC) + 4], "little") == FORMAT
+            and hashlib.sha256(data[head:]).digest() == data[len(MAGIC) + 4 : head]
+        )
+        if ok:
+            try:
+                return pickle.loads(data[head:])
+            except Exception:  # a checksummed payload that still fails: classes changed shape
+                ok = False
+        self.corrupt += 1
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+
+    def put(self, key: str, value: Any) -> None:
+        """Store `value` under `key` (checksummed, atomically)."""
+        payload = dumps(value)
+        blob = MAGIC + FORMAT.to_bytes(4, "little") + hashlib.sha256(payload).digest() + payload
+        atomic_write(self._res(key), blob)
+
+    def store(self, prekey: str, files: Mapping[str, str], value: Any, ok: bool) -> str:
+        """Record `value` for this TU and these (path -> sha256) inputs; returns its key."""
+        flist = sorted(files.items())
+        key = digest(prekey, *(f"{p}\0{h}" for p, h in flist))
+        self.put(key, value)
+        candidates = [c for c in self._candidates(prekey) if c[1] != key]
+        candidates.insert(0, ([list(x) for x in flist], key, ok))  # type: ignore[arg-type]
+        atomic_write(self._idx(prekey), json.dumps(candidates[:_MAX_CANDIDATES]).encode())
+        return key

@@ -1,0 +1,359 @@
+"""Per-arch parsing of an installed UAPI: chunked TUs in parallel, cached by content, merged per target."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..model import Target, TypeGraph
+from ..model.graph import Diagnostic
+from .cache import UnitCache, digest
+from .install import InstalledHeaders
+
+CHUNK = 48  # headers per TU: big enough to share the common headers' parse, small enough to spread
+UNIT_NAME = "__abiguard_kernel_unit__.c"
+_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"]", re.M)
+_NOT_FOUND = re.compile(r"'([^']+)' file not found")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One TU: these installed headers included in order, for one target."""
+
+    target: Target
+    roots: tuple[str, ...]
+    include_dirs: tuple[Path, ...]  # the staged usr/include first, then the user's -I dirs
+    defines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(f"#include <{r}>\n" for r in self.roots)
+
+    @property
+    def filename(self) -> str:
+        return str(self.include_dirs[0] / UNIT_NAME)
+
+
+def parse_job(job: Job) -> object:
+    """Worker entry point (top level so it pickles): parse one TU with the header reader."""
+    from ..sources.headers import parse_unit
+
+    return parse_unit(job.text, job.filename, job.include_dirs, job.target, job.defines)
+
+
+@dataclass
+class KernelStats:
+    """What a read did; tests use it to see cache behaviour without timing anything."""
+
+    parsed: int = 0  # TUs handed to libclang
+    cached: int = 0  # TUs answered by the cache
+    corrupt: int = 0  # cache entries found damaged and ignored
+    parsed_roots: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (arch, headers) parsed
+
+
+def _code_digest() -> str:
+    """Hash of the header reader's source, so a changed parser never reuses old cache entries."""
+    from ..sources import headers
+
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted(Path(headers.__file__).parent.glob("*.py")):
+        if path.name.startswith(("clang_", "headers", "merge")):
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+class _Hashes:
+    """sha256 of the files a TU may read, under the cache's normalised names."""
+
+    def __init__(self, staged: Path, installed: Mapping[str, str]) -> None:
+        self.prefix = str(staged) + os.sep
+        self.installed = installed
+        self._memo: dict[str, str | None] = {}
+
+    def normal(self, path: str, job: Job) -> str:
+        if path == job.filename:
+            return "<unit>"
+        if path.startswith(self.prefix):
+            return "usr/include/" + path[len(self.prefix) :]
+        return path
+
+    def __call__(self, name: str) -> str | None:
+        if name in self._memo:
+            return self._memo[name]
+        if name.startswith("usr/include/"):
+            text = self.installed.get(name[len("usr/include/") :])
+            value = None if text is None else hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+        else:
+            try:
+                value = hashlib.sha256(Path(name).read_bytes()).hexdigest()
+            except OSError:
+                value = None
+        self._memo[name] = value
+        return value
+
+
+def risky_headers(installed: Mapping[str, str], available: Callable[[str], bool]) -> dict[str, str]:
+    """Headers that (transitively, ignoring #if) include something neither installed nor available:
+    each is parsed alone so its failure cannot take a whole chunk down. Value: the first missing name."""
+    direct = {h: _INCLUDE.findall(text) for h, text in installed.items()}
+    memo: dict[str, str] = {}
+
+    def missing(h: str, stack: set[str]) -> str:
+        if h in memo:
+            return memo[h]
+        found = ""
+        for inc in direct.get(h, ()):
+            if inc in installed:
+                if inc not in stack:
+                    found = missing(inc, stack | {inc})
+            elif not available(inc):
+                found = inc
+            if found:
+                break
+        memo[h] = found
+        return found
+
+    return {h: m for h in sorted(installed) if (m := missing(h, {h}))}
+
+
+_COND = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b", re.M)
+
+
+def variant_headers(installed: Mapping[str, str], selectors: Iterable[str]) -> set[str]:
+    """Headers an #if chain in one of `selectors` picks between (asm/unistd_32.h vs _64.h ...): each
+    serves one ABI, so they are reached through the header that selects, never parsed as roots."""
+    variants: set[str] = set()
+    for name in selectors:
+        text = installed[name]
+        if "include" not in text or "#" not in text:
+            continue
+        chains: list[list[set[str]]] = []
+        for line in text.splitlines():
+            m = _COND.match(line)
+            if m:
+                word = m.group(1)
+                if word.startswith("if"):
+                    chains.append([set()])
+                elif word in ("elif", "else") and chains:
+                    chains[-1].append(set())
+                elif word == "endif" and chains:
+                    # A switch: two or more branches, each including one different header of one directory.
+                    branches = chains.pop()
+                    picks = {next(iter(b)) for b in branches if len(b) == 1}
+                    if (
+                        len(branches) >= 2
+                        and all(len(b) == 1 for b in branches)
+                        and len(picks) == len(branches)
+                        and len({h.rsplit("/", 1)[0] for h in picks}) == 1
+                    ):
+                        variants.update(h for h in picks if h in installed)
+                continue
+            inc = _INCLUDE.match(line)
+            if inc and chains:
+                chains[-1][-1].add(inc.group(1))
+    return variants
+
+
+def plan_chunks(roots: Iterable[str], risky: Mapping[str, str]) -> list[tuple[str, ...]]:
+    """TU header lists: safe headers grouped by directory in chunks of CHUNK, risky ones alone."""
+    by_dir: dict[str, list[str]] = {}
+    singles: list[tuple[str, ...]] = []
+    for r in sorted(roots):
+        if r in risky:
+            singles.append((r,))
+        else:
+            by_dir.setdefault(r.rsplit("/", 1)[0], []).append(r)
+    chunks: list[tuple[str, ...]] = []
+    for d in sorted(by_dir):
+        items = by_dir[d]
+        n = max(1, -(-len(items) // CHUNK))
+        size = -(-len(items) // n)
+        chunks += [tuple(items[i : i + size]) for i in range(0, len(items), size)]
+    return chunks + singles
+
+
+def _split(job: Job, unit: object) -> list[Job]:
+    """Smaller jobs after a failed chunk: the headers errors came through alone, else halves."""
+    entries: Mapping[str, str] = getattr(unit, "entries", {})
+    prefix = str(job.include_dirs[0]) + os.sep
+    culprits = set()
+    for f in getattr(unit, "error_files", ()):
+        top = entries.get(f, "")
+        if top.startswith(prefix):
+            culprits.add(top[len(prefix) :])
+    culprits &= set(job.roots)
+    if culprits and len(culprits) < len(job.roots):
+        rest = tuple(r for r in job.roots if r not in culprits)
+        return [replace(job, roots=(c,)) for c in sorted(culprits)] + [replace(job, roots=rest)]
+    half = len(job.roots) // 2
+    return [replace(job, roots=job.roots[:half]), replace(job, roots=job.roots[half:])]
+
+
+def _failure(job: Job, unit: object) -> Diagnostic:
+    """One line for a header that does not compile on its own for this target."""
+    diags: Sequence[Diagnostic] = getattr(unit, "diagnostics", ())
+    first = diags[0] if diags else Diagnostic(job.roots[0], "unknown error")
+    m = _NOT_FOUND.search(first.message)
+    if m:
+        why = f"needs <{m.group(1)}>, a libc header abiguard does not provide (add its directory with -I)"
+    else:
+        why = f"does not compile: {first}"
+    return Diagnostic(job.roots[0], f"{job.target.name}: skipped, {why}")
+
+
+@dataclass
+class _Plan:
+    target: Target
+    installed: InstalledHeaders
+    hashes: _Hashes
+    keys: dict[tuple[str, ...], str] = field(default_factory=dict)  # ok TUs: headers -> cache key
+    units: dict[tuple[str, ...], object] = field(default_factory=dict)  # ok TUs already in memory
+    jobs: dict[tuple[str, ...], Job] = field(default_factory=dict)
+    failures: list[Diagnostic] = field(default_factory=list)
+
+
+def parse_installed(
+    plans: Sequence[tuple[Target, InstalledHeaders, Path, Mapping[str, str]]],
+    defines: Sequence[str],
+    user_dirs: Sequence[Path],
+    cache: UnitCache | None,
+    label: str,
+    progress: bool,
+    stats: KernelStats,
+) -> list[TypeGraph]:
+    """One TypeGraph per (target, installed headers, staged dir, risky headers), parsing what the cache lacks."""
+    code = _code_digest()
+    state: dict[int, _Plan] = {}
+    todo: list[tuple[int, Job]] = []
+    for i, (target, inst, staged, risky) in enumerate(plans):
+        state[i] = _Plan(target, inst, _Hashes(staged, inst.headers))
+        candidates = [h for h in inst.headers if h not in inst.no_test]
+        variants = variant_headers(inst.headers, candidates)
+        roots = [h for h in candidates if h not in variants]
+        for chunk in plan_chunks(roots, risky):
+            todo.append((i, Job(target, chunk, (staged, *user_dirs), tuple(defines))))
+
+    with contextlib.ExitStack() as stack:
+        bar = None
+        if progress:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            bar = stack.enter_context(Progress(console=Console(stderr=True), transient=True))
+        runner = _Runner(code, cache, state, stats, stack, bar, label)
+        runner.run(todo, use_cache=True)
+        graphs = [runner.graph(i, label) for i in sorted(state)]
+    if cache is not None:
+        stats.corrupt = cache.corrupt
+    return graphs
+
+
+class _Runner:
+    """Drives the TUs of every target through the cache and a process pool, splitting failed chunks."""
+
+    def __init__(self, code: str, cache: UnitCache | None, state: dict[int, _Plan], stats: KernelStats,
+                 stack: contextlib.ExitStack, bar: Any, label: str) -> None:
+        self.code, self.cache, self.state, self.stats, self.stack, self.bar = code, cache, state, stats, stack, bar
+        self.pool: ProcessPoolExecutor | None = None
+        self.task = bar.add_task(f"parsing {label}", total=0) if bar is not None else None
+
+    def prekey(self, job: Job) -> str:
+        return digest("kernel-unit", self.code, job.target.name, job.target.triple, *job.defines, "\0",
+                      *(str(d) for d in job.include_dirs[1:]), "\0", job.text)
+
+    def _grow(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(self.task, total=self.bar.tasks[0].total + n)
+
+    def _finish(self, i: int, job: Job, unit: object | None, key: str | None, todo: list[tuple[int, Job]]) -> None:
+        plan = self.state[i]
+        plan.jobs[job.roots] = job
+        if unit is None or getattr(unit, "ok", False):
+            if key is not None:
+                plan.keys[job.roots] = key
+            if unit is not None:
+                plan.units[job.roots] = unit
+        elif len(job.roots) == 1:
+            plan.failures.append(_failure(job, unit))
+        else:
+            more = _split(job, unit)
+            todo.extend((i, j) for j in more)
+            self._grow(len(more))
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+    def run(self, todo: list[tuple[int, Job]], use_cache: bool) -> None:
+        """Answer every job from the cache (ok results stay on disk until needed) or by parsing it."""
+        self._grow(len(todo))
+        running: dict[Future[object], tuple[int, Job]] = {}
+        while todo or running:
+            while todo:
+                i, job = todo.pop(0)
+                if self.cache is not None and use_cache:
+                    found = self.cache.find(self.prekey(job), self.state[i].hashes)
+                    if found is not None:
+                        key, ok = found
+                        unit = None if ok else self.cache.load(key)
+                        if ok or unit is not None:
+                            self.stats.cached += 1
+                            self._finish(i, job, unit, key, todo)
+                            continue
+                if self.pool is None:
+                    self.pool = self.stack.enter_context(ProcessPoolExecutor(max_workers=os.cpu_count() or 1))
+                self.stats.parsed += 1
+                self.stats.parsed_roots.append((job.target.name, job.roots))
+                running[self.pool.submit(parse_job, job)] = (i, job)
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=lambda f: running[f][1].roots):
+                i, job = running.pop(fut)
+                unit = fut.result()
+                key = None
+                if self.cache is not None:
+                    # The TU's own text is in the prekey already; every other file is keyed by content.
+                    read: Mapping[str, str] = unit.files  # type: ignore[attr-defined]
+                    files = {self.state[i].hashes.normal(p, job): h for p, h in read.items()}
+                    files.pop("<unit>", None)
+                    key = self.cache.store(self.prekey(job), files, unit, bool(getattr(unit, "ok", False)))
+                self._finish(i, job, unit, key, todo)
+
+    def graph(self, i: int, label: str) -> TypeGraph:
+        """The merged graph of one target: from the cache when the same TUs were merged before."""
+        from ..sources.headers import merge_units
+
+        plan = self.state[i]
+        order = sorted(plan.jobs.keys() & (plan.keys.keys() | plan.units.keys()))
+        gkey = None
+        graph: TypeGraph | None = None
+        if self.cache is not None and all(k in plan.keys for k in order):
+            gkey = digest("kernel-graph", self.code, plan.target.name, label, *(plan.keys[k] for k in order))
+            loaded = self.cache.load(gkey)
+            graph = loaded if isinstance(loaded, TypeGraph) else None
+        if graph is None:
+            missing = [k for k in order if k not in plan.units]
+            for k in missing:
+                unit = self.cache.load(plan.keys[k]) if self.cache is not None else None
+                if unit is None:  # vanished or damaged since it was found: parse it again
+                    self.run([(i, plan.jobs[k])], use_cache=False)
+                else:
+                    plan.units[k] = unit
+            units = [plan.units[k] for k in sorted(plan.units)]
+            graph = merge_units(units, plan.target, label)  # type: ignore[arg-type]
+            if gkey is not None and self.cache is not None:
+                self.cache.put(gkey, graph)
+        skipped = [
+            Diagnostic(h, f"{plan.target.name}: not parsed on its own: {why}")
+            for h, why in sorted(plan.installed.no_test.items())
+            if not h.startswith("asm-generic/")
+        ]
+        diagnostics = [*plan.installed.diagnostics, *skipped, *sorted(plan.failures, key=str), *graph.diagnostics]
+        return replace(graph, diagnostics=tuple(dict.fromkeys(diagnostics)))

@@ -1,0 +1,55 @@
+"""Installed headers on disk for libclang: a content-addressed directory that runs can share."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from .cache import digest
+
+
+def tree_digest(headers: Mapping[str, str]) -> str:
+    """One hash over every installed path and text."""
+    return digest(*(f"{p}\0{t}" for p, t in sorted(headers.items())))
+
+
+def _write_all(root: Path, headers: Mapping[str, str]) -> None:
+    for rel, text in headers.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", errors="surrogateescape")
+
+
+def stage_in_cache(cache_root: Path, headers: Mapping[str, str]) -> Path:
+    """`<cache>/trees/<digest>` holding `headers`; written to a temp dir and renamed, so it is whole or absent."""
+    final = cache_root / "trees" / tree_digest(headers)
+    if final.is_dir():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".stage-"))
+    try:
+        _write_all(tmp, headers)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not final.is_dir():  # not a concurrent run that got there first: a real failure
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+@contextlib.contextmanager
+def staged(headers: Mapping[str, str], cache_root: Path | None) -> Iterator[Path]:
+    """A directory holding `headers`: shared in the cache, or a temp dir removed afterwards (--no-cache)."""
+    if cache_root is not None:
+        yield stage_in_cache(cache_root, headers)
+        return
+    with tempfile.TemporaryDirectory(prefix="abiguard-kernel-") as tmp:
+        _write_all(Path(tmp), headers)
+        yield Path(tmp)
