@@ -50,8 +50,10 @@ class BtfWriter:
     def fmt(self) -> str:
         return "<" if self.endian == "little" else ">"
 
-    def s(self, text: str) -> int:
-        """String offset of `text`, adding it once."""
+    def s(self, text: str | int) -> int:
+        """String offset of `text`, adding it once; an int is taken as a ready offset (e.g. into the base)."""
+        if isinstance(text, int):
+            return text
         if text not in self._offsets:
             self._offsets[text] = self.str_base + len(self.strings)
             self.strings += text.encode() + b"\0"
@@ -75,7 +77,9 @@ class BtfWriter:
     def array(self, elem: int, index: int, nelems: int) -> int:
         return self.raw(3, "", 0, 0, elem, index, nelems)
 
-    def struct(self, name: str, size: int, members: list[tuple[str, int, int, int]], union: bool = False) -> int:
+    def struct(
+        self, name: str | int, size: int, members: list[tuple[str | int, int, int, int]], union: bool = False
+    ) -> int:
         """members: (name, type, bit_offset, bitfield_size); kind_flag is set when any bitfield is present."""
         kflag = any(m[3] for m in members)
         words: list[int] = []

@@ -85,7 +85,7 @@ def parse_header(data: bytes, where: str, file_offset: int = 0, split: bool = Fa
     for name, field_at, off, length in sections:
         if off > body or length > body - off:
             raise fail(
-                field_at,
+                field_at if off > body else field_at + 4,
                 f"{name} section [{off}, +{length}) runs past the end of the data "
                 f"({body} bytes after the header): truncated or corrupt",
             )
