@@ -114,10 +114,13 @@ def type_text(graph: TypeGraph, type_id: int, declarator: str = "") -> str:
     return _TYPE_TAG.sub("", graph.c_name(type_id, declarator)).strip()
 
 
-def _strip_modifiers(graph: TypeGraph, type_id: int) -> int:
-    while graph[type_id].kind in MODIFIER_KINDS:
+def _element(graph: TypeGraph, type_id: int, typedefs: bool) -> int:
+    """The type behind modifiers and arrays (and typedefs when asked)."""
+    while True:
+        type_id = graph.strip(type_id, typedefs=typedefs)
+        if graph[type_id].kind != Kind.ARRAY:
+            return type_id
         type_id = graph[type_id].ref
-    return type_id
 
 
 class _Builder:
@@ -140,8 +143,10 @@ class _Builder:
                 # pahole places a bitfield in a storage unit of its type's size, aligned to that size
                 rel_unit = m.bit_offset // (8 * size) * size
             inner = None
-            shown = _strip_modifiers(g, m.type)
-            target = g.strip(m.type) if self.expand else shown
+            # pahole shows anonymous structs/unions inline, also as array elements (offsets then
+            # are those of the first element); --expand does the same for named ones
+            shown = _element(g, m.type, typedefs=False)
+            target = _element(g, m.type, typedefs=True) if self.expand else shown
             anonymous = g[shown].kind in COMPOSITE_KINDS and not g[shown].name
             if g[target].kind in COMPOSITE_KINDS and (anonymous or self.expand):
                 inner = self.block(target, base_bits + m.bit_offset)
@@ -426,7 +431,8 @@ class _TextWriter:
             header = r.inner.keyword + (f" {r.inner.name}" if r.inner.name else "")
             self.emit(depth, header + " {")
             self.body(r.inner, depth + 1)
-            closing = "}" + (f" {r.name}" if r.name else "") + ";"
+            rest = r.decl[1]
+            closing = "}" + (f" {rest}" if rest else "") + ";"
             self.emit(depth, _pad(closing, _comment_col(depth)) + comment)
             return
         type_part, rest = r.decl
