@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
 from pathlib import Path
@@ -63,10 +64,8 @@ def exercise(data: bytes, where: str = WHERE) -> None:
         g.describe(tid)
         name = g[tid].name
         if name:
-            try:
+            with contextlib.suppress(AbiguardError):  # ambiguous names are a user error, still clean
                 g.resolve(name)
-            except AbiguardError:
-                pass  # ambiguous names are a user error, still clean
 
 
 def assert_clean(data: bytes, where: str = WHERE) -> bool:
@@ -258,18 +257,18 @@ def test_struct_containing_itself_by_value() -> None:
 
 
 def test_pointer_cycles() -> None:
-    w, i = _simple()
+    w, _ = _simple()
     w.struct("list", 8, [("next", 3, 0, 0)])
     w.ptr(2)
     parse_btf(w.build(), WHERE).validate_all()  # the ordinary linked list is fine
-    w, i = _simple()
+    w, _i = _simple()
     w.ptr(3)
     w.typedef("p_t", 2)  # typedef p_t *p_t: no struct on the cycle, C cannot say it
     assert "pointer cycle through no struct or union" in _error(w.build())
 
 
 def test_absurd_vlen() -> None:
-    w, i = _simple()
+    w, _i = _simple()
     w.raw(4, "huge", 0xFFFFFF, 8)
     msg = _error(w.build())
     assert "byte 40: STRUCT record with vlen 16777215 needs" in msg
@@ -282,10 +281,10 @@ def test_vlen_on_a_kind_without_elements() -> None:
 
 
 def test_unknown_kind_without_layout() -> None:
-    w, i = _simple()
+    w, _ = _simple()
     w.raw(23, "", 0, 0)
     assert "byte 40: unknown BTF kind 23" in _error(w.build())
-    w, i = _simple()
+    w, _i = _simple()
     w.raw(0, "", 0, 0)
     assert "kind 0" in _error(w.build())
 
@@ -353,5 +352,5 @@ def test_not_btf_at_all(tmp_path: Path) -> None:
     path.write_text("hello")
     with pytest.raises(AbiguardError, match="bad magic"):
         read_btf(path)
-    with pytest.raises(AbiguardError, match="no such file|No such file"):
+    with pytest.raises(AbiguardError, match=r"(?i)no such file"):
         read_btf(tmp_path / "missing.btf")

@@ -49,7 +49,7 @@ def test_unknown_kind_is_skipped_with_layout(endian: str) -> None:
 
 
 def test_unknown_kind_without_layout_names_file_and_offset() -> None:
-    data, ids = _blob(layout=None)
+    data, _ids = _blob(layout=None)
     with pytest.raises(AbiguardError) as err:
         parse_btf(data, "nolayout.btf")
     msg = str(err.value)

@@ -78,7 +78,7 @@ def decode_record(btf: BtfTypes, tid: int) -> Type:
         return Type(kind, name, ref=sot, params=tuple(params))
     if k in _PLAIN_REF_KINDS:
         return Type(kind, name, ref=sot, kind_flag=kflag)
-    if k == _STRUCT or k == _UNION:
+    if k in (_STRUCT, _UNION):
         members = []
         append = members.append
         at = w + 3
@@ -103,7 +103,7 @@ def decode_record(btf: BtfTypes, tid: int) -> Type:
         if index >= limit:
             raise bad(f"ARRAY index type id {index} is out of range", w + 4)
         return Type(kind, name, ref=elem, index_type=index, nelems=nelems)
-    if k == _ENUM or k == _ENUM64:
+    if k in (_ENUM, _ENUM64):
         if sot not in _ENUM_SIZES:
             raise bad(f"{kind.name} '{name}' has unsupported size {sot}", w + 2)
         values = []
@@ -167,7 +167,7 @@ def decode_record(btf: BtfTypes, tid: int) -> Type:
 def edges(t: Type) -> list[int]:
     """Every type id a record refers to (void excluded), in record order."""
     k = t.kind
-    if k == _STRUCT or k == _UNION:
+    if k in (_STRUCT, _UNION):
         return [m.type for m in t.members]
     if k == _FUNC_PROTO:
         out = [p.type for p in t.params if p.type]
