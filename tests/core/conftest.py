@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -69,10 +70,11 @@ def kernel_btf(compile_c: Callable[..., Path]) -> Callable[..., Path]:
     return run
 
 
-def run_core(*args: str | Path) -> tuple[int, str, str]:
+def run_core(*args: str | Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Run `abiguard core ...` as a user would; returns (exit code, stdout, stderr)."""
     proc = subprocess.run(
         [sys.executable, "-c", "from abiguard.cli import main; main()", "core", *map(str, args)],
+        env=None if env is None else {**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=300,

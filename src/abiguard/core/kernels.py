@@ -92,7 +92,7 @@ class KernelLoader:
         members: list[tuple[str, str]] = []
         blobs: list[_Blob] = []
         try:
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
+            with tarfile.open(fileobj=io.BytesIO(data), mode=_tar_mode(path)) as tar:
                 for m in tar:
                     if not m.isfile():
                         continue
@@ -107,7 +107,7 @@ class KernelLoader:
                     members.append((m.name, hashlib.sha256(content).hexdigest()))
                     blobs.append(_Blob(f"{path}:{m.name}", content))
         except (tarfile.TarError, lzma.LZMAError, EOFError, OSError) as e:
-            raise AbiguardError(path, f"cannot read archive: {e}") from None
+            raise AbiguardError(path, f"cannot read archive: {' '.join(str(e).split())}") from None
         if not blobs:
             raise AbiguardError(path, "archive holds no BTF file")
         for blob, (_, member_digest) in zip(blobs, members, strict=True):
@@ -198,6 +198,11 @@ def _magic(path: Path) -> bytes:
 
 def _is_archive(path: Path) -> bool:
     return path.name.endswith((".tar.xz", ".tar", ".tar.gz", ".txz"))
+
+
+def _tar_mode(path: Path) -> str:
+    name = path.name
+    return "r:xz" if name.endswith((".tar.xz", ".txz")) else "r:gz" if name.endswith(".tar.gz") else "r:"
 
 
 def _btf_bytes(data: bytes, where: str) -> bytes:
