@@ -109,7 +109,7 @@ def test_layout_section_bounds_and_alignment() -> None:
     with pytest.raises(AbiguardError, match=r"overlaps"):
         parse_btf(bytes(hdr), "x.btf")
     struct.pack_into("<II", hdr, 24, layout_off, 1 << 30)
-    with pytest.raises(AbiguardError, match=r"byte 24: layout section .* runs past the end"):
+    with pytest.raises(AbiguardError, match=r"byte 28: layout section .* runs past the end"):
         parse_btf(bytes(hdr), "x.btf")
 
 
