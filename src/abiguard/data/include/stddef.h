@@ -8,10 +8,14 @@ typedef __PTRDIFF_TYPE__ ptrdiff_t;
 typedef __WCHAR_TYPE__ wchar_t;
 #endif
 
-/* max_align_t as the C11 ABIs define it (gcc/clang: long long and long double). */
+/* max_align_t as gcc defines it for Linux: long long and long double, plus __float128 on i386
+   (whose psABI gives it 16-byte alignment, which glibc's malloc honours). */
 typedef struct {
   long long __abiguard_max_align_ll __attribute__((__aligned__(__alignof__(long long))));
   long double __abiguard_max_align_ld __attribute__((__aligned__(__alignof__(long double))));
+#ifdef __i386__
+  __float128 __abiguard_max_align_f128 __attribute__((__aligned__(__alignof__(__float128))));
+#endif
 } max_align_t;
 
 #ifndef NULL

@@ -20,14 +20,30 @@ typedef __UINT_LEAST16_TYPE__ uint_least16_t;
 typedef __UINT_LEAST32_TYPE__ uint_least32_t;
 typedef __UINT_LEAST64_TYPE__ uint_least64_t;
 
-typedef __INT_FAST8_TYPE__ int_fast8_t;
-typedef __INT_FAST16_TYPE__ int_fast16_t;
-typedef __INT_FAST32_TYPE__ int_fast32_t;
-typedef __INT_FAST64_TYPE__ int_fast64_t;
-typedef __UINT_FAST8_TYPE__ uint_fast8_t;
-typedef __UINT_FAST16_TYPE__ uint_fast16_t;
-typedef __UINT_FAST32_TYPE__ uint_fast32_t;
-typedef __UINT_FAST64_TYPE__ uint_fast64_t;
+/* The fast types are a libc choice, not a compiler one: clang's __INT_FAST16_TYPE__ is short, while
+   the Linux C ABI (glibc, and gcc's predefined macros for Linux targets) uses signed char for 8 bits,
+   a machine word (long) for 16 and 32 bits on LP64 and int on ILP32, and a 64-bit type for 64. */
+typedef signed char int_fast8_t;
+typedef unsigned char uint_fast8_t;
+#if __SIZEOF_LONG__ == 8
+typedef long int_fast16_t;
+typedef long int_fast32_t;
+typedef long int_fast64_t;
+typedef unsigned long uint_fast16_t;
+typedef unsigned long uint_fast32_t;
+typedef unsigned long uint_fast64_t;
+#define __ABIGUARD_FAST_MAX __LONG_MAX__
+#define __ABIGUARD_UFAST_MAX (__LONG_MAX__ * 2UL + 1UL)
+#else
+typedef int int_fast16_t;
+typedef int int_fast32_t;
+typedef long long int_fast64_t;
+typedef unsigned int uint_fast16_t;
+typedef unsigned int uint_fast32_t;
+typedef unsigned long long uint_fast64_t;
+#define __ABIGUARD_FAST_MAX __INT_MAX__
+#define __ABIGUARD_UFAST_MAX (__INT_MAX__ * 2U + 1U)
+#endif
 
 typedef __INTPTR_TYPE__ intptr_t;
 typedef __UINTPTR_TYPE__ uintptr_t;
@@ -60,18 +76,18 @@ typedef __UINTMAX_TYPE__ uintmax_t;
 #define UINT_LEAST32_MAX __UINT_LEAST32_MAX__
 #define UINT_LEAST64_MAX __UINT_LEAST64_MAX__
 
-#define INT_FAST8_MAX __INT_FAST8_MAX__
-#define INT_FAST16_MAX __INT_FAST16_MAX__
-#define INT_FAST32_MAX __INT_FAST32_MAX__
-#define INT_FAST64_MAX __INT_FAST64_MAX__
+#define INT_FAST8_MAX __INT8_MAX__
+#define INT_FAST16_MAX __ABIGUARD_FAST_MAX
+#define INT_FAST32_MAX __ABIGUARD_FAST_MAX
+#define INT_FAST64_MAX __INT64_MAX__
 #define INT_FAST8_MIN (-INT_FAST8_MAX - 1)
 #define INT_FAST16_MIN (-INT_FAST16_MAX - 1)
 #define INT_FAST32_MIN (-INT_FAST32_MAX - 1)
 #define INT_FAST64_MIN (-INT_FAST64_MAX - 1)
-#define UINT_FAST8_MAX __UINT_FAST8_MAX__
-#define UINT_FAST16_MAX __UINT_FAST16_MAX__
-#define UINT_FAST32_MAX __UINT_FAST32_MAX__
-#define UINT_FAST64_MAX __UINT_FAST64_MAX__
+#define UINT_FAST8_MAX __UINT8_MAX__
+#define UINT_FAST16_MAX __ABIGUARD_UFAST_MAX
+#define UINT_FAST32_MAX __ABIGUARD_UFAST_MAX
+#define UINT_FAST64_MAX __UINT64_MAX__
 
 #define INTPTR_MAX __INTPTR_MAX__
 #define INTPTR_MIN (-INTPTR_MAX - 1)

@@ -1,0 +1,148 @@
+"""C headers exercising the layout rules that differ between architectures, written by the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# name -> content; the directory they go into is on the include path.
+HEADERS: dict[str, str] = {
+    "abg/types.h": """
+#ifndef ABG_TYPES_H
+#define ABG_TYPES_H
+#include <stdint.h>
+#include <stddef.h>
+typedef unsigned char __u8;
+typedef unsigned short __u16;
+typedef unsigned int __u32;
+typedef unsigned long long __u64;
+typedef signed long long __s64;
+typedef __u64 __aligned_u64 __attribute__((aligned(8)));
+typedef __u32 u32_chain1;
+typedef u32_chain1 u32_chain2;
+typedef const u32_chain2 u32_chain3;
+#endif
+""",
+    "abg/bits.h": """
+#ifndef ABG_BITS_H
+#define ABG_BITS_H
+#include <abg/types.h>
+struct abg_bits {
+    unsigned int a : 3;
+    unsigned int b : 5;
+    int c : 7;
+    unsigned long long d : 40;
+    unsigned char e : 1;
+    unsigned int : 0;
+    unsigned short f : 9;
+    __u64 g : 33;
+    long h : 20;
+    _Bool flag : 1;
+};
+struct abg_bits_packed {
+    unsigned char x;
+    unsigned int y : 17;
+    unsigned int z : 15;
+} __attribute__((packed));
+struct abg_bits_anon {
+    int lead;
+    union {
+        struct { unsigned int lo : 12, hi : 20; };
+        __u32 raw;
+    };
+    struct { unsigned short p : 3; } named_anon;
+};
+#endif
+""",
+    "abg/layout.h": """
+#ifndef ABG_LAYOUT_H
+#define ABG_LAYOUT_H
+#include <abg/types.h>
+struct abg_packed { __u8 a; __u32 b; __u16 c; __u64 d; } __attribute__((packed));
+struct abg_aligned { __u8 a; __u32 b __attribute__((aligned(16))); } __attribute__((aligned(32)));
+struct abg_i386 { __u32 a; __u64 b; __s64 c; double d; __aligned_u64 e; };
+struct abg_long { long a; unsigned long b; void *p; size_t n; ptrdiff_t d; char c; };
+struct abg_nested { __u16 m[3][5]; struct abg_long l[2]; char tail; };
+struct abg_flex { __u32 count; __u64 items[]; };
+struct abg_zero { __u32 count; __u8 pad[0]; };
+union abg_union { __u8 bytes[12]; __u64 q; struct { __u32 lo, hi; } w; };
+struct abg_anon {
+    __u32 kind;
+    union {
+        struct { __u16 x, y; };
+        __u64 whole;
+        struct { __u8 tag; __u64 payload; } ext;
+    };
+    struct { int inner; } arr_of_anon[2];
+};
+typedef struct { __u32 id; long double ld; } abg_typedef_anon;
+typedef union { __u32 i; float f; } abg_union_t;
+struct abg_ptrs { const char *name; int (*cb)(void *, long); struct abg_flex *next; volatile __u32 *reg; };
+struct abg_va { int n; long long ll; float f; double d; __u8 c; };
+#endif
+""",
+    "abg/enums.h": """
+#ifndef ABG_ENUMS_H
+#define ABG_ENUMS_H
+enum abg_small { ABG_S_A, ABG_S_B = 5, ABG_S_C };
+enum abg_neg { ABG_N_MIN = -2147483647 - 1, ABG_N_NEG = -1, ABG_N_POS = 7 };
+enum abg_u32 { ABG_U_BIG = 0xffffffffu };
+enum abg_64 { ABG_64_BIG = 0x100000000ULL, ABG_64_TOP = 0xffffffffffffffffULL };
+enum abg_s64 { ABG_S64_NEG = -0x100000000LL };
+enum { ABG_ANON_X = 42 };
+typedef enum { ABG_TE_A = 1, ABG_TE_B = 2 } abg_enum_t;
+struct abg_with_enum { enum abg_small s; enum abg_64 big; abg_enum_t t; };
+#endif
+""",
+    "abg/consts.h": """
+#ifndef ABG_CONSTS_H
+#define ABG_CONSTS_H
+#include <abg/layout.h>
+#define ABG_ONE 1
+#define ABG_SHIFTED (ABG_ONE << 12)
+#define ABG_NEGATIVE (-42)
+#define ABG_U64_MAX 0xffffffffffffffffULL
+#define ABG_LONG_BITS (sizeof(long) * 8)
+#define ABG_SIZE_LONG sizeof(struct abg_long)
+#define ABG_OFFSET_TAIL offsetof(struct abg_nested, tail)
+#define ABG_CHAR 'f'
+#define ABG_STRING "not a number"
+#define ABG_TYPE unsigned int
+#define ABG_EMPTY
+#define ABG_FN(x) ((x) + 1)
+#define ABG_UNDEFINED_REF (abg_nothing + 1)
+#define ABG_ENUM_REF ABG_S_B
+/* ioctl numbers: the encoding differs per architecture (as in the kernel's asm/ioctl.h). */
+#if defined(__mips__) || defined(__powerpc__) || defined(__sparc__)
+#define ABG_IOC_SIZEBITS 13
+#define ABG_IOC_DIRBITS 3
+#define ABG_IOC_NONE 1U
+#define ABG_IOC_READ 2U
+#define ABG_IOC_WRITE 4U
+#else
+#define ABG_IOC_SIZEBITS 14
+#define ABG_IOC_DIRBITS 2
+#define ABG_IOC_NONE 0U
+#define ABG_IOC_READ 2U
+#define ABG_IOC_WRITE 1U
+#endif
+#define ABG_IOC_NRSHIFT 0
+#define ABG_IOC_TYPESHIFT 8
+#define ABG_IOC_SIZESHIFT 16
+#define ABG_IOC_DIRSHIFT (ABG_IOC_SIZESHIFT + ABG_IOC_SIZEBITS)
+#define ABG_IOC(dir, type, nr, size) (((dir) << ABG_IOC_DIRSHIFT) | ((type) << ABG_IOC_TYPESHIFT) | \\
+    ((nr) << ABG_IOC_NRSHIFT) | ((size) << ABG_IOC_SIZESHIFT))
+#define ABG_IOWR(type, nr, T) ABG_IOC(ABG_IOC_READ | ABG_IOC_WRITE, (type), (nr), sizeof(T))
+#define ABG_IOC_FIEMAP ABG_IOWR('f', 11, struct abg_long)
+#define ABG_IOC_NOSIZE ABG_IOC(ABG_IOC_NONE, 'x', 1, 0)
+#endif
+""",
+}
+
+
+def write_headers(root: Path, headers: dict[str, str] | None = None) -> Path:
+    """Write the headers under `root` (created); returns `root`."""
+    for name, text in (headers or HEADERS).items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text.lstrip())
+    return root
