@@ -1,0 +1,60 @@
+"""The comparer on BTF: clang-compiled BPF objects (both byte orders) and the running kernel's vmlinux."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from abiguard.cli import main
+from abiguard.compare import compare_graphs, run_diff
+from abiguard.compare.findings import Severity
+from abiguard.sources.btf import read_btf_file
+
+OLD_C = """
+typedef unsigned int u32;
+typedef unsigned long long u64;
+struct inner { u32 a; u32 b; };
+struct outer { struct inner in; u64 after; };
+enum mode { MODE_A, MODE_B, __MODE_MAX };
+struct outer g_outer;
+enum mode g_mode;
+int handle(struct outer *o, u32 flags) { return o->after + flags + g_mode; }
+"""
+NEW_C = (OLD_C.replace("u32 a; u32 b;", "u32 a; u32 b; u32 c;")
+         .replace("MODE_B, __MODE_MAX", "MODE_B, MODE_C, __MODE_MAX")
+         .replace("u32 flags) { return o->after + flags", "u64 flags, int extra) { return o->after + flags + extra"))
+
+
+@pytest.mark.parametrize("target", ["bpf", "bpfeb"])
+def test_btf_of_modified_object(compile_c: Callable[..., Path], target: str) -> None:
+    old = read_btf_file(compile_c(OLD_C, target=target, name="old"))
+    new = read_btf_file(compile_c(NEW_C, target=target, name="new"))
+    findings = {(f.kind, f.type, f.member): f for f in compare_graphs(old, new)}
+    after = findings[("member_offset_changed", "struct outer", "after")]
+    assert (after.old, after.new, after.severity) == (8, 16, Severity.BREAKING)
+    assert after.chain == ("inner", "outer.in") and after.root == "struct inner"
+    assert findings[("enumerator_added", "enum mode", "MODE_C")].severity == Severity.COMPATIBLE
+    assert findings[("enumerator_value_changed", "enum mode", "__MODE_MAX")].severity == Severity.COMPATIBLE
+    proto = findings[("func_proto_changed", "handle()", None)]
+    assert proto.severity == Severity.BREAKING
+    assert "u64" in proto.new and "extra" not in proto.old
+
+
+def test_btf_of_same_source_is_identical(compile_c: Callable[..., Path]) -> None:
+    a = read_btf_file(compile_c(OLD_C, name="a"))
+    b = read_btf_file(compile_c(OLD_C + "\nint unrelated(void) { return 1; }\n", name="b"))
+    result = run_diff([a], [b])
+    # only the new function (and its prototype) is new; nothing else differs
+    assert [(f.kind, f.type) for f in result.findings] == [("func_added", "unrelated()")]
+    assert result.verdict == Severity.COMPATIBLE
+
+
+def test_vmlinux_against_itself_is_identical(vmlinux_btf: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["diff", str(vmlinux_btf), str(vmlinux_btf), "--format", "json"])
+    assert done.value.code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["verdict"], data["findings"]) == ("identical", [])

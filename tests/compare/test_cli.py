@@ -1,0 +1,104 @@
+"""`abiguard diff` as a user runs it: exit codes, --fail-on, --type, JSON contract, output, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from abiguard.cli import main
+
+from .conftest import PRELUDE
+
+BASE = """
+struct req { __u32 op; __u32 flags; };
+struct ctx { struct req r; __u64 cookie; };
+struct other { __u32 x; };
+struct lonely { __u32 y; };
+int submit(struct ctx *c);
+#define REQ_MAGIC 7
+"""
+
+
+def _headers(tmp_path: Path, old: str, new: str) -> tuple[str, str]:
+    (tmp_path / "old").mkdir()
+    (tmp_path / "new").mkdir()
+    (tmp_path / "old" / "abi.h").write_text(PRELUDE + old)
+    (tmp_path / "new" / "abi.h").write_text(PRELUDE + new)
+    return str(tmp_path / "old" / "abi.h"), str(tmp_path / "new" / "abi.h")
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as done:
+        main(["diff", *args])
+    out = capsys.readouterr()
+    return int(done.value.code or 0), out.out, out.err
+
+
+def test_breaking_change_exits_1_and_json_follows_the_contract(tmp_path: Path, capsys) -> None:
+    old, new = _headers(tmp_path, BASE, BASE.replace("__u32 flags;", "__u32 flags; __u32 prio;"))
+    rc, out, _ = _run(capsys, old, new, "--arch", "x86_64,s390x", "--format", "json")
+    assert rc == 1
+    data = json.loads(out)
+    assert set(data) == {"verdict", "arches", "findings", "errors"}
+    assert data["verdict"] == "breaking" and data["arches"] == ["x86_64", "s390x"]
+    cookie = [f for f in data["findings"] if f["member"] == "cookie"]
+    assert {f["arch"] for f in cookie} == {"x86_64", "s390x"}  # one finding object per arch
+    f = cookie[0]
+    assert {"arch", "severity", "kind", "type", "member", "old", "new", "chain", "message"} <= set(f)
+    assert (f["kind"], f["type"], f["old"], f["new"]) == ("member_offset_changed", "struct ctx", 8, 16)
+    assert f["chain"] == ["req", "ctx.r"]
+
+
+def test_review_passes_by_default_and_fails_with_fail_on_review(tmp_path: Path, capsys) -> None:
+    grown = BASE.replace("__u32 x;", "__u32 x; __u32 x2;")
+    old, new = _headers(tmp_path, BASE, grown)
+    rc, out, _ = _run(capsys, old, new, "--arch", "x86_64", "--format", "json")
+    assert (rc, json.loads(out)["verdict"]) == (0, "review")
+    rc, _, _ = _run(capsys, old, new, "--arch", "x86_64", "--format", "json", "--fail-on", "review")
+    assert rc == 1
+
+
+def test_identical_exits_0(tmp_path: Path, capsys) -> None:
+    old, new = _headers(tmp_path, BASE, BASE)
+    rc, out, _ = _run(capsys, old, new, "--arch", "i386", "--format", "json")
+    assert rc == 0
+    assert json.loads(out) == {"verdict": "identical", "arches": ["i386"], "findings": [], "errors": []}
+
+
+def test_type_scope_limits_findings_to_what_roots_reach(tmp_path: Path, capsys) -> None:
+    new_text = BASE.replace("__u32 y;", "__u64 y;").replace("__u32 flags;", "__u32 flags; __u32 prio;")
+    old, new = _headers(tmp_path, BASE, new_text)
+    rc, out, _ = _run(capsys, old, new, "--arch", "x86_64", "--format", "json", "--type", "struct lonely")
+    assert rc == 1
+    assert {f["type"] for f in json.loads(out)["findings"]} == {"struct lonely"}
+    rc, out, _ = _run(capsys, old, new, "--arch", "x86_64", "--format", "json", "--type", "ctx")
+    assert {f["type"] for f in json.loads(out)["findings"]} == {"struct req", "struct ctx"}
+    rc, out, _ = _run(capsys, old, new, "--arch", "x86_64", "--format", "json", "--type", "struct other")
+    assert (rc, json.loads(out)["verdict"]) == (0, "identical")
+
+
+def test_unknown_type_and_missing_source_are_one_line_errors(tmp_path: Path, capsys) -> None:
+    old, new = _headers(tmp_path, BASE, BASE)
+    rc, out, err = _run(capsys, old, new, "--arch", "x86_64", "--type", "struct nowhere")
+    assert rc == 2 and out == ""
+    assert err.startswith("abiguard: error: --type:") and "nowhere" in err and err.count("\n") == 1
+    rc, out, err = _run(capsys, old, str(tmp_path / "missing.h"), "--arch", "x86_64")
+    assert rc == 2 and "no such file" in err and "Traceback" not in err
+
+
+def test_output_file_waivers_and_text_report(tmp_path: Path, capsys) -> None:
+    old, new = _headers(tmp_path, BASE, BASE.replace("#define REQ_MAGIC 7", "#define REQ_MAGIC 8"))
+    waivers = tmp_path / "w.toml"
+    waivers.write_text('[[waiver]]\ntype = "#define REQ_MAGIC"\nreason = "renumbered"\nexpires = 2999-01-01\n')
+    report = tmp_path / "report.txt"
+    rc, out, _ = _run(capsys, old, new, "--arch", "x86_64", "--output", str(report))
+    assert rc == 1 and out == ""
+    assert "REQ_MAGIC" in report.read_text()
+    rc, _, _ = _run(capsys, old, new, "--arch", "x86_64", "--waivers", str(waivers), "--format", "markdown")
+    assert rc == 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[waiver]]\ntype = 1\n")
+    rc, _, err = _run(capsys, old, new, "--arch", "x86_64", "--waivers", str(bad))
+    assert rc == 2 and str(bad) in err
