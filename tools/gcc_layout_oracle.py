@@ -23,6 +23,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from elftools.dwarf.die import DIE
+from elftools.elf.elffile import ELFFile
+
 from abiguard.model import Target, TypeGraph
 from abiguard.model.types import COMPOSITE_KINDS, ENUM_KINDS, Kind
 from abiguard.sources.clang_lib import BUILTIN_PREFIX
@@ -245,8 +248,6 @@ def _compile_checks(gcc: str, prelude: str, checks: Sequence[Check], flags: Sequ
 
 def _dwarf_bitfields(gcc: str, prelude: str, flags: Sequence[str], work: Path) -> tuple[dict, list[str]]:
     """(spelling, member path) -> (bit offset, bit size) of every bitfield, as gcc's DWARF says."""
-    from elftools.elf.elffile import ELFFile
-
     src, obj = work / "abiguard_oracle_dwarf.c", work / "abiguard_oracle_dwarf.so"
     src.write_text(prelude)
     # Linked (-shared -nostdlib), so the DWARF is already relocated: pyelftools cannot apply
@@ -272,12 +273,12 @@ def _dwarf_bitfields(gcc: str, prelude: str, flags: Sequence[str], work: Path) -
     return out, []
 
 
-def _name(die) -> str | None:  # noqa: ANN001 - a pyelftools DIE
+def _name(die: DIE) -> str | None:
     attr = die.attributes.get("DW_AT_name")
     return attr.value.decode() if attr else None
 
 
-def _die_spelling(die) -> str | None:  # noqa: ANN001
+def _die_spelling(die: DIE) -> str | None:
     if die.tag in ("DW_TAG_structure_type", "DW_TAG_union_type"):
         if "DW_AT_declaration" in die.attributes or _name(die) is None:
             return None
@@ -289,7 +290,7 @@ def _die_spelling(die) -> str | None:  # noqa: ANN001
     return None
 
 
-def _strip_die(die):  # noqa: ANN001, ANN202
+def _strip_die(die: DIE) -> DIE:
     while die.tag in ("DW_TAG_typedef", "DW_TAG_const_type", "DW_TAG_volatile_type") and (
         "DW_AT_type" in die.attributes
     ):
@@ -297,7 +298,7 @@ def _strip_die(die):  # noqa: ANN001, ANN202
     return die
 
 
-def _member_location(die) -> int:  # noqa: ANN001
+def _member_location(die: DIE) -> int:
     attr = die.attributes.get("DW_AT_data_member_location")
     if attr is None:
         return 0
@@ -315,7 +316,7 @@ def _member_location(die) -> int:  # noqa: ANN001
     return 0
 
 
-def _die_bitfields(record, big_endian: bool, prefix: str, base: int, depth: int) -> Iterator:  # noqa: ANN001
+def _die_bitfields(record: DIE, big_endian: bool, prefix: str, base: int, depth: int) -> Iterator:
     if depth > 8:
         return
     for child in record.iter_children():
