@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from ..model import COMPOSITE_KINDS, ENUM_KINDS, MODIFIER_KINDS, Kind, TypeGraph
 
@@ -103,7 +103,6 @@ class Layout:
     enum_signed: bool = False
     enumerators: tuple[tuple[str, int], ...] = ()
     members_total: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -138,10 +137,7 @@ class _Builder:
         rows: list[Row] = []
         for m in t.members:
             size = g.size_of(m.type)
-            rel_unit = m.bit_offset // 8
-            if m.bit_size and size:
-                # pahole places a bitfield in a storage unit of its type's size, aligned to that size
-                rel_unit = m.bit_offset // (8 * size) * size
+            rel_unit = _unit(m.bit_offset, m.bit_size, size)
             inner = None
             # pahole shows anonymous structs/unions inline, also as array elements (offsets then
             # are those of the first element); --expand does the same for named ones
@@ -171,18 +167,22 @@ class _Builder:
         return _with_holes(block, base_bits) if is_struct else block
 
     def padding_of(self, type_id: int) -> int:
+        """Trailing padding of a struct type, counted as pahole counts it."""
         cached = self._padding.get(type_id)
         if cached is None:
-            cached = _with_holes(Block(type_id, "struct", "", self.graph[type_id].size, tuple(
-                Row(m.name, m.type, "", m.bit_offset, m.bit_size, self.graph.size_of(m.type),
-                    _unit(m.bit_offset, m.bit_size, self.graph.size_of(m.type)))
-                for m in self.graph[type_id].members
-            )), 0).padding
+            g = self.graph
+            rows = []
+            for m in g[type_id].members:
+                size = g.size_of(m.type)
+                unit = _unit(m.bit_offset, m.bit_size, size)
+                rows.append(Row(m.name, m.type, "", m.bit_offset, m.bit_size, size, unit))
+            cached = _with_holes(Block(type_id, "struct", "", g[type_id].size, tuple(rows)), 0).padding
             self._padding[type_id] = cached
         return cached
 
 
 def _unit(bit_offset: int, bit_size: int, size: int) -> int:
+    """Byte offset pahole shows: a bitfield sits in a storage unit of its type's size, aligned to it."""
     if bit_size and size:
         return bit_offset // (8 * size) * size
     return bit_offset // 8
@@ -243,7 +243,7 @@ def _with_holes(block: Block, base_bits: int) -> Block:
     pre_hole, pre_bit_hole = holes[0] if holes else (0, 0)
     for i in range(len(rows) - 1):
         nbytes, bits = holes[i + 1]
-        rows[i] = _replace_row(rows[i], nbytes, bits)
+        rows[i] = replace(rows[i], hole=nbytes, bit_hole=bits)
     return Block(
         block.type_id,
         block.keyword,
@@ -257,10 +257,6 @@ def _with_holes(block: Block, base_bits: int) -> Block:
         nr_holes=sum(1 for b, _ in holes if b),
         nr_bit_holes=sum(1 for _, b in holes if b),
     )
-
-
-def _replace_row(r: Row, hole: int, bit_hole: int) -> Row:
-    return replace(r, hole=hole, bit_hole=bit_hole)
 
 
 def _decl_parts(graph: TypeGraph, type_id: int, name: str) -> tuple[str, str]:
@@ -298,7 +294,7 @@ def build_layout(graph: TypeGraph, type_id: int, expand: bool = False) -> Layout
     if first.kind not in (Kind.TYPEDEF, *COMPOSITE_KINDS, *ENUM_KINDS, Kind.FWD):
         name = type_text(graph, type_id)
     kind = "typedef" if first.kind == Kind.TYPEDEF else _kind_word(first.kind, first.kind_flag)
-    common = dict(
+    layout = Layout(
         arch=graph.target.name,
         type_id=type_id,
         name=name,
@@ -310,11 +306,11 @@ def build_layout(graph: TypeGraph, type_id: int, expand: bool = False) -> Layout
     )
     if t.kind in COMPOSITE_KINDS:
         body = _Builder(graph, expand).block(real)
-        return Layout(**common, body=body, members_total=len(t.members))  # type: ignore[arg-type]
+        return replace(layout, body=body, members_total=len(t.members))
     if t.kind in ENUM_KINDS:
         enumerators = tuple((e.name, e.value) for e in t.enumerators)
-        return Layout(**common, enum_signed=t.signed, enumerators=enumerators)  # type: ignore[arg-type]
-    return Layout(**common)  # type: ignore[arg-type]
+        return replace(layout, enum_signed=t.signed, enumerators=enumerators)
+    return layout
 
 
 def _kind_word(kind: Kind, kind_flag: bool) -> str:
