@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+import pickle
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AbiguardError
 from ..model import Target, TypeGraph
 from ..model.target import host_target
-from .cache import UnitCache, default_cache_root
-from .install import install_headers
+from .cache import UnitCache, default_cache_root, digest
+from .install import InstalledHeaders, install_headers
 from .reader import KernelStats, parse_installed, risky_headers
 from .staging import staged
 from .tree import COMMON_PATHS, arch_paths, parse_spec, read_tree
@@ -46,10 +47,9 @@ def load_kernel(
     for karch in karches:
         if not any(p.startswith(f"arch/{karch}/include/uapi/") for p in tree.files):
             raise AbiguardError(where, f"not a kernel tree for {karch}: no arch/{karch}/include/uapi")
-    installs = {k: install_headers(tree.files, k) for k in karches}
-
     cache_dir = (cache_root or default_cache_root()) if opts.use_cache else None
     cache = UnitCache(cache_dir) if cache_dir is not None else None
+    installs = {k: _install(tree.files, k, cache) for k in karches}
     user_dirs = [Path(d).resolve() for d in opts.include_dirs]
     stats = KernelStats()
     with contextlib.ExitStack() as stack:
@@ -61,6 +61,20 @@ def load_kernel(
             plans.append((t, inst, stage, risky))
         graphs = parse_installed(plans, opts.defines, user_dirs, cache, tree.label, opts.progress, stats)
     return KernelResult(graphs, stats)
+
+
+def _install(files: Mapping[str, bytes], karch: str, cache: UnitCache | None) -> InstalledHeaders:
+    """install_headers, remembered by the content of the tree files and of the emulation's code."""
+    if cache is None:
+        return install_headers(files, karch)
+    code = b"".join(p.read_bytes() for p in sorted(Path(__file__).parent.glob("*.py")))
+    key = digest("kernel-install", karch, code, *(f"{p}\0" for p in sorted(files)), *(files[p] for p in sorted(files)))
+    found = cache.load_pickle(key)
+    if isinstance(found, InstalledHeaders):
+        return found
+    result = install_headers(files, karch)
+    cache.put(key, pickle.dumps(result, protocol=5))
+    return result
 
 
 def _available(user_dirs: Sequence[Path]) -> Callable[[str], bool]:

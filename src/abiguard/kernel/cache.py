@@ -5,8 +5,9 @@ Layout under the cache root ($XDG_CACHE_HOME/abiguard, default ~/.cache/abiguard
   units-v<N>/res/<ab>/<key>.bin       MAGIC, format, sha256(payload), payload = pickle of the result
 `prekey` hashes what is known before parsing (target, abiguard version, defines, TU text); the files a TU
 read are only known after, so `key` adds their hashes. Results are pickles because they are the header
-reader's own UnitResult objects (already pickled to cross process boundaries) and load fastest; the
-checksum and format number make a corrupt or foreign entry a miss, never a wrong answer. Writes go to a
+reader's own UnitResult objects (pickled anyway to cross process boundaries) and load fastest; the
+checksum and format number make a corrupt or foreign entry a miss, never a wrong answer. The payload
+is codec.py's compact form (model records as tuples), several times faster to load than plain pickle. Writes go to a
 temp file renamed into place, so concurrent runs never see half a file; a lost index update between two
 concurrent runs only costs a later miss.
 """
@@ -14,10 +15,7 @@ concurrent runs only costs a later miss.
 from __future__ import annotations
 
 import contextlib
-import copyreg
-import dataclasses
 import hashlib
-import io
 import json
 import os
 import pickle
@@ -25,6 +23,8 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+from . import codec
 
 FORMAT = 1
 MAGIC = b"ABGUNIT\0"
@@ -61,36 +61,11 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def _model_dispatch() -> dict[type, Callable[[Any], tuple[Any, ...]]]:
-    """Pickle reducers for the model's dataclasses: rebuilt by one constructor call, which unpickles
-    an order of magnitude faster than the generic slots-dataclass __setstate__."""
-    from ..model.graph import Diagnostic
-    from ..model.types import Constant, Enumerator, Member, Param, SecVar, Type
-
-    table: dict[type, Callable[[Any], tuple[Any, ...]]] = dict(copyreg.dispatch_table)
-    for cls in (Type, Member, Enumerator, Param, SecVar, Constant, Diagnostic):
-        names = tuple(f.name for f in dataclasses.fields(cls))
-
-        def reduce(obj: Any, cls: type = cls, names: tuple[str, ...] = names) -> tuple[Any, ...]:
-            return cls, tuple(getattr(obj, n) for n in names)
-
-        table[cls] = reduce
-    return table
-
-
-def dumps(value: Any) -> bytes:
-    """Pickle `value` with the model's fast reducers."""
-    buf = io.BytesIO()
-    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
-    pickler.dispatch_table = _model_dispatch()
-    pickler.dump(value)
-    return buf.getvalue()
-
-
 class UnitCache:
     """Parse results keyed by TU text plus the content of every file the parse read."""
 
     def __init__(self, root: Path) -> None:
+        self.root = root
         self.dir = root / f"units-v{FORMAT}"
         self.corrupt = 0
 
@@ -118,7 +93,14 @@ class UnitCache:
         return None
 
     def load(self, key: str) -> Any | None:
-        """The value stored under `key`, or None when absent or damaged (a damaged entry is removed)."""
+        """The codec value stored under `key`, or None when absent or damaged (a damaged entry is removed)."""
+        return self._load(key, codec.load)
+
+    def load_pickle(self, key: str) -> Any | None:
+        """Like load, for an entry written as a plain pickle."""
+        return self._load(key, pickle.loads)
+
+    def _load(self, key: str, decode: Callable[[bytes], Any]) -> Any | None:
         path = self._res(key)
         try:
             data = path.read_bytes()
@@ -133,7 +115,7 @@ class UnitCache:
         )
         if ok:
             try:
-                return pickle.loads(data[head:])
+                return decode(data[head:])
             except Exception:  # a checksummed payload that still fails: classes changed shape
                 ok = False
         self.corrupt += 1
@@ -141,17 +123,16 @@ class UnitCache:
             path.unlink()
         return None
 
-    def put(self, key: str, value: Any) -> None:
-        """Store `value` under `key` (checksummed, atomically)."""
-        payload = dumps(value)
+    def put(self, key: str, payload: bytes) -> None:
+        """Store codec bytes under `key` (checksummed, atomically)."""
         blob = MAGIC + FORMAT.to_bytes(4, "little") + hashlib.sha256(payload).digest() + payload
         atomic_write(self._res(key), blob)
 
-    def store(self, prekey: str, files: Mapping[str, str], value: Any, ok: bool) -> str:
-        """Record `value` for this TU and these (path -> sha256) inputs; returns its key."""
+    def store(self, prekey: str, files: Mapping[str, str], payload: bytes, ok: bool) -> str:
+        """Record codec bytes for this TU and these (path -> sha256) inputs; returns its key."""
         flist = sorted(files.items())
         key = digest(prekey, *(f"{p}\0{h}" for p, h in flist))
-        self.put(key, value)
+        self.put(key, payload)
         candidates = [c for c in self._candidates(prekey) if c[1] != key]
         candidates.insert(0, ([list(x) for x in flist], key, ok))  # type: ignore[arg-type]
         atomic_write(self._idx(prekey), json.dumps(candidates[:_MAX_CANDIDATES]).encode())

@@ -15,6 +15,7 @@ from typing import Any
 from .. import __version__
 from ..model import Target, TypeGraph
 from ..model.graph import Diagnostic
+from . import codec
 from .cache import UnitCache, digest
 from .install import InstalledHeaders
 
@@ -42,11 +43,33 @@ class Job:
         return str(self.include_dirs[0] / UNIT_NAME)
 
 
-def parse_job(job: Job) -> object:
-    """Worker entry point (top level so it pickles): parse one TU with the header reader."""
+def normal_name(path: str, job: Job) -> str:
+    """A read file's name in cache keys: `usr/include/...` for the staged headers (wherever they are
+    staged), `<unit>` for the TU itself, else the absolute path."""
+    if path == job.filename:
+        return "<unit>"
+    prefix = str(job.include_dirs[0]) + os.sep
+    if path.startswith(prefix):
+        return "usr/include/" + path[len(prefix) :]
+    return path
+
+
+def parse_job(job: Job, cache_dir: Path | None, prekey: str) -> tuple[bytes, str | None]:
+    """Worker entry point: parse one TU, store it in the cache from here (in parallel), and hand back
+    the result in codec form, which the parent decodes faster than a plain pickle."""
     from ..sources.headers import parse_unit
 
-    return parse_unit(job.text, job.filename, job.include_dirs, job.target, job.defines)
+    unit = parse_unit(job.text, job.filename, job.include_dirs, job.target, job.defines)
+    payload = codec.dump_unit(unit)
+    key = None
+    if cache_dir is not None:
+        files = {normal_name(p, job): h for p, h in unit.files.items()}
+        files.pop("<unit>", None)  # the TU's own text is in the prekey already
+        ok = unit.ok
+        # A failed TU is only read for its errors: its types need not fill the cache.
+        kept = payload if ok else codec.dump_unit(replace(unit, types=unit.types[:1], constants={}))
+        key = UnitCache(cache_dir).store(prekey, files, kept, ok)
+    return payload, key
 
 
 @dataclass
@@ -73,17 +96,9 @@ def _code_digest() -> str:
 class _Hashes:
     """sha256 of the files a TU may read, under the cache's normalised names."""
 
-    def __init__(self, staged: Path, installed: Mapping[str, str]) -> None:
-        self.prefix = str(staged) + os.sep
+    def __init__(self, installed: Mapping[str, str]) -> None:
         self.installed = installed
         self._memo: dict[str, str | None] = {}
-
-    def normal(self, path: str, job: Job) -> str:
-        if path == job.filename:
-            return "<unit>"
-        if path.startswith(self.prefix):
-            return "usr/include/" + path[len(self.prefix) :]
-        return path
 
     def __call__(self, name: str) -> str | None:
         if name in self._memo:
@@ -124,7 +139,7 @@ def risky_headers(installed: Mapping[str, str], available: Callable[[str], bool]
     return {h: m for h in sorted(installed) if (m := missing(h, {h}))}
 
 
-_COND = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b", re.M)
+_DIRECTIVES = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|include)\b[ \t]*[<\"]?([^>\"\n]*)", re.M)
 
 
 def variant_headers(installed: Mapping[str, str], selectors: Iterable[str]) -> set[str]:
@@ -133,32 +148,30 @@ def variant_headers(installed: Mapping[str, str], selectors: Iterable[str]) -> s
     variants: set[str] = set()
     for name in selectors:
         text = installed[name]
-        if "include" not in text or "#" not in text:
+        if text.count("include") < 2:
             continue
         chains: list[list[set[str]]] = []
-        for line in text.splitlines():
-            m = _COND.match(line)
-            if m:
-                word = m.group(1)
-                if word.startswith("if"):
-                    chains.append([set()])
-                elif word in ("elif", "else") and chains:
+        for m in _DIRECTIVES.finditer(text):
+            word = m.group(1)
+            if word == "include":
+                if chains:
+                    chains[-1][-1].add(m.group(2))
+            elif word.startswith("if"):
+                chains.append([set()])
+            elif word in ("elif", "else"):
+                if chains:
                     chains[-1].append(set())
-                elif word == "endif" and chains:
-                    # A switch: two or more branches, each including one different header of one directory.
-                    branches = chains.pop()
-                    picks = {next(iter(b)) for b in branches if len(b) == 1}
-                    if (
-                        len(branches) >= 2
-                        and all(len(b) == 1 for b in branches)
-                        and len(picks) == len(branches)
-                        and len({h.rsplit("/", 1)[0] for h in picks}) == 1
-                    ):
-                        variants.update(h for h in picks if h in installed)
-                continue
-            inc = _INCLUDE.match(line)
-            if inc and chains:
-                chains[-1][-1].add(inc.group(1))
+            elif chains:
+                # A switch: two or more branches, each including one different header of one directory.
+                branches = chains.pop()
+                picks = {next(iter(b)) for b in branches if len(b) == 1}
+                if (
+                    len(branches) >= 2
+                    and all(len(b) == 1 for b in branches)
+                    and len(picks) == len(branches)
+                    and len({h.rsplit("/", 1)[0] for h in picks}) == 1
+                ):
+                    variants.update(h for h in picks if h in installed)
     return variants
 
 
@@ -234,7 +247,7 @@ def parse_installed(
     state: dict[int, _Plan] = {}
     todo: list[tuple[int, Job]] = []
     for i, (target, inst, staged, risky) in enumerate(plans):
-        state[i] = _Plan(target, inst, _Hashes(staged, inst.headers))
+        state[i] = _Plan(target, inst, _Hashes(inst.headers))
         candidates = [h for h in inst.headers if h not in inst.no_test]
         variants = variant_headers(inst.headers, candidates)
         roots = [h for h in candidates if h not in variants]
@@ -310,21 +323,15 @@ class _Runner:
                     self.pool = self.stack.enter_context(ProcessPoolExecutor(max_workers=os.cpu_count() or 1))
                 self.stats.parsed += 1
                 self.stats.parsed_roots.append((job.target.name, job.roots))
-                running[self.pool.submit(parse_job, job)] = (i, job)
+                cache_dir = self.cache.root if self.cache is not None else None
+                running[self.pool.submit(parse_job, job, cache_dir, self.prekey(job))] = (i, job)
             if not running:
                 break
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in sorted(done, key=lambda f: running[f][1].roots):
                 i, job = running.pop(fut)
-                unit = fut.result()
-                key = None
-                if self.cache is not None:
-                    # The TU's own text is in the prekey already; every other file is keyed by content.
-                    read: Mapping[str, str] = unit.files  # type: ignore[attr-defined]
-                    files = {self.state[i].hashes.normal(p, job): h for p, h in read.items()}
-                    files.pop("<unit>", None)
-                    key = self.cache.store(self.prekey(job), files, unit, bool(getattr(unit, "ok", False)))
-                self._finish(i, job, unit, key, todo)
+                payload, key = fut.result()
+                self._finish(i, job, codec.load(payload), key, todo)
 
     def graph(self, i: int, label: str) -> TypeGraph:
         """The merged graph of one target: from the cache when the same TUs were merged before."""
@@ -349,7 +356,7 @@ class _Runner:
             units = [plan.units[k] for k in sorted(plan.units)]
             graph = merge_units(units, plan.target, label)  # type: ignore[arg-type]
             if gkey is not None and self.cache is not None:
-                self.cache.put(gkey, graph)
+                self.cache.put(gkey, codec.dump_graph(graph))
         skipped = [
             Diagnostic(h, f"{plan.target.name}: not parsed on its own: {why}")
             for h, why in sorted(plan.installed.no_test.items())

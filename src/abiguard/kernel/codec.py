@@ -1,0 +1,85 @@
+"""Compact pickling of parse results and graphs: model records as plain tuples.
+
+Pickling plain tuples runs in C both ways; rebuilding each record with one constructor call is an
+order of magnitude faster than the generic slots-dataclass __setstate__ path, which matters when a
+warm run loads tens of thousands of types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from typing import Any
+
+from ..model.graph import Diagnostic, TypeGraph
+from ..model.target import TARGETS
+from ..model.types import Constant, Enumerator, IntEncoding, Kind, Member, Param, SecVar, Type
+
+_TYPE_FIELDS = tuple(f.name for f in dataclasses.fields(Type))
+_NESTED = {"members": Member, "enumerators": Enumerator, "params": Param, "vars": SecVar}
+_NESTED_FIELDS = {name: tuple(f.name for f in dataclasses.fields(cls)) for name, cls in _NESTED.items()}
+
+
+def _enc_type(t: Type) -> tuple[Any, ...]:
+    out = []
+    for name in _TYPE_FIELDS:
+        v = getattr(t, name)
+        if name in _NESTED:
+            fields = _NESTED_FIELDS[name]
+            v = tuple(tuple(getattr(x, f) for f in fields) for x in v)
+        elif name in ("kind", "encoding"):
+            v = int(v)
+        out.append(v)
+    return tuple(out)
+
+
+def _dec_type(row: tuple[Any, ...]) -> Type:
+    kw = dict(zip(_TYPE_FIELDS, row, strict=True))
+    kw["kind"] = Kind(kw["kind"])
+    kw["encoding"] = IntEncoding(kw["encoding"])
+    for name, cls in _NESTED.items():
+        kw[name] = tuple(cls(*x) for x in kw[name])
+    return Type(**kw)
+
+
+def _enc_common(types: Any, constants: Any, diagnostics: Any) -> tuple[Any, ...]:
+    return (
+        [_enc_type(t) for t in types],
+        [(c.name, c.value, c.location) for c in constants.values()],
+        [(d.location, d.message) for d in diagnostics],
+    )
+
+
+def _dec_common(enc: tuple[Any, ...]) -> tuple[list[Type], dict[str, Constant], tuple[Diagnostic, ...]]:
+    types, constants, diagnostics = enc
+    return (
+        [_dec_type(r) for r in types],
+        {c[0]: Constant(*c) for c in constants},
+        tuple(Diagnostic(*d) for d in diagnostics),
+    )
+
+
+def dump_unit(unit: Any) -> bytes:
+    """A header reader UnitResult as bytes; its types, constants and diagnostics as tuples."""
+    shell = dataclasses.replace(unit, types=(), constants={}, diagnostics=())
+    return pickle.dumps(("unit", shell, _enc_common(unit.types, unit.constants, unit.diagnostics)), protocol=5)
+
+
+def dump_graph(graph: TypeGraph) -> bytes:
+    """A merged TypeGraph as bytes."""
+    enc = _enc_common(graph.types, graph.constants, graph.diagnostics)
+    return pickle.dumps(("graph", graph.target.name, graph.source, enc), protocol=5)
+
+
+def load(data: bytes) -> Any:
+    """What dump_unit or dump_graph wrote."""
+    obj = pickle.loads(data)
+    if obj[0] == "unit":
+        _, shell, enc = obj
+        types, constants, diagnostics = _dec_common(enc)
+        return dataclasses.replace(shell, types=tuple(types), constants=constants, diagnostics=diagnostics)
+    if obj[0] == "graph":
+        _, target, source, enc = obj
+        types, constants, diagnostics = _dec_common(enc)
+        return TypeGraph(TARGETS[target], types, source, constants, diagnostics)
+    raise ValueError(f"unknown record {obj[0]!r}")
