@@ -37,7 +37,11 @@ def format_value(value: Any) -> str:
         return str(value).lower()
     if isinstance(value, int | float | str):
         return str(value)
-    return json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {format_value(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -65,9 +69,13 @@ class MergedFinding:
 
     @property
     def change(self) -> str:
-        """`old -> new`, or empty when neither side has a value."""
+        """`old -> new`; `new: ...` / `was: ...` when only one side has a value; empty when neither."""
         if self.old is None and self.new is None:
             return ""
+        if self.old is None:
+            return f"new: {format_value(self.new)}"
+        if self.new is None:
+            return f"was: {format_value(self.old)}"
         return f"{format_value(self.old)} -> {format_value(self.new)}"
 
     @property

@@ -82,7 +82,8 @@ def render(result: DiffResult, color: bool = False) -> str:
 def _table(title: str, rows: list[MergedFinding], waived: bool = False) -> list[str]:
     out = ["", f"### {title}", "", "| Type | Change | Old \u2192 New | Arches | Details |", "|---|---|---|---|---|"]
     for m in rows:
-        change = f"{cell(format_value(m.old))} \u2192 {cell(format_value(m.new))}" if m.change else ""
+        both = m.old is not None and m.new is not None
+        change = f"{cell(format_value(m.old))} \u2192 {cell(format_value(m.new))}" if both else cell(m.change)
         detail = m.message if not waived else f"{m.message} (waived: {m.waived_by})"
         out.append(f"| {code(m.target)} | {cell(m.kind)} | {change} | {cell(m.arch_label())} | {cell(detail)} |")
     return out
