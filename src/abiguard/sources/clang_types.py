@@ -91,7 +91,9 @@ class TypeBuilder:
     def add_declaration(self, cursor: Cursor) -> None:
         """Record the type a top-level declaration introduces (invalid ones are skipped)."""
         kind = cursor.kind
-        if kind in _TAG_DECLS or kind == CursorKind.TYPEDEF_DECL:
+        if kind in _TAG_DECLS:
+            self.type_id(cursor.type)  # a struct whose definition had errors becomes a forward
+        elif kind == CursorKind.TYPEDEF_DECL:
             if not is_invalid(cursor):
                 self.type_id(cursor.type)
         elif kind == CursorKind.FUNCTION_DECL and not is_invalid(cursor):
