@@ -15,6 +15,7 @@ _LASTPAD = re.compile(r"^(\t*)/\* XXX last struct has (\d+) bytes? of padding \*
 _STAT = re.compile(
     r"^\t/\* (size|sum members|sum bitfield members|padding|paddings|bit_padding|last cacheline): (.*) \*/$"
 )
+_BOUNDARY = re.compile(r"^(\t*)/\* --- cacheline (\d+) boundary \((\d+) bytes\)(?: was (\d+) bytes? ago)? --- \*/$")
 _ATTR = re.compile(r"\s*__attribute__\(\(.*\)\)\s*$")
 
 
@@ -34,8 +35,8 @@ class PaholeMember:
 class PaholeType:
     keyword: str
     name: str
-    # printed order: members (inline closers after their contents), holes ("hole", depth, n, unit)
-    # and "last struct has N bytes of padding" notes
+    # printed order: members (inline closers after their contents), holes ("hole", depth, n, unit),
+    # "last struct has N bytes of padding" notes and cacheline boundaries ("cacheline", depth, n, ago)
     items: list[tuple] = field(default_factory=list)
     stats: dict[str, str] = field(default_factory=dict)
 
@@ -87,6 +88,10 @@ def parse(text: str) -> list[PaholeType]:
         m = _HOLE.match(line)
         if m:
             current.items.append(("hole", len(m.group(1)), int(m.group(2)), m.group(3)))
+            continue
+        m = _BOUNDARY.match(line)
+        if m:
+            current.items.append(("cacheline", len(m.group(1)), int(m.group(2)), int(m.group(4) or 0)))
             continue
         m = _LASTPAD.match(line)
         if m:
