@@ -31,6 +31,9 @@ from abiguard.model.types import COMPOSITE_KINDS, ENUM_KINDS, Kind
 from abiguard.sources.clang_lib import BUILTIN_PREFIX
 
 _MAX_U64 = (1 << 64) - 1
+# gcc's own freestanding headers; _LIBC_LIMITS_H_ stops its limits.h from pulling in a libc one,
+# which cross compilers without a target libc do not have.
+FREESTANDING_FLAGS = ("-ffreestanding", "-D_LIBC_LIMITS_H_")
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,8 @@ def _spellings(graph: TypeGraph) -> dict[int, str]:
     taken: set[str] = set()
     for tid in graph.ids():
         t = graph[tid]
-        if t.name and (t.kind in COMPOSITE_KINDS or t.kind in ENUM_KINDS):
+        # No location: a compiler-internal type (e.g. __va_list_tag), not nameable in portable C.
+        if t.name and t.location and (t.kind in COMPOSITE_KINDS or t.kind in ENUM_KINDS):
             word = {Kind.STRUCT: "struct", Kind.UNION: "union"}.get(t.kind, "enum")
             spelled = f"{word} {t.name}"
             if spelled not in taken:  # a conflicting second definition cannot be named apart
@@ -172,7 +176,9 @@ def layout_checks(graph: TypeGraph, constants: bool = True) -> list[Check]:
     seen_typedefs: set[str] = set(spelled.values())
     for tid in graph.ids():
         t = graph[tid]
-        if t.kind != Kind.TYPEDEF or not t.name or t.name in seen_typedefs or not _complete(graph, tid):
+        if t.kind != Kind.TYPEDEF or not t.name or not t.location or t.name in seen_typedefs:
+            continue
+        if not _complete(graph, tid):
             continue
         seen_typedefs.add(t.name)
         size, align = graph.size_of(tid), graph.align_of(tid)
@@ -203,7 +209,7 @@ def _compile_checks(gcc: str, prelude: str, checks: Sequence[Check], flags: Sequ
     head = prelude.rstrip("\n") + "\n/* abiguard oracle checks */\n"
     first = head.count("\n") + 1
     src.write_text(head + "".join(f'_Static_assert({c.expr}, "abg#{i}");\n' for i, c in enumerate(checks)))
-    cmd = [gcc, "-std=gnu11", "-ffreestanding", "-fsyntax-only", "-fmax-errors=0", "-fdiagnostics-plain-output",
+    cmd = [gcc, "-std=gnu11", *FREESTANDING_FLAGS, "-fsyntax-only", "-fmax-errors=0", "-fdiagnostics-plain-output",
            "-fno-diagnostics-show-caret", *flags, str(src)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     failed: dict[int, str] = {}
@@ -252,7 +258,7 @@ def _dwarf_bitfields(gcc: str, prelude: str, flags: Sequence[str], work: Path) -
     src.write_text(prelude)
     # Linked (-shared -nostdlib), so the DWARF is already relocated: pyelftools cannot apply
     # every arch's relocations to an object file's debug sections (e.g. MIPS).
-    cmd = [gcc, "-std=gnu11", "-ffreestanding", "-g", "-gdwarf-5", "-fno-eliminate-unused-debug-types",
+    cmd = [gcc, "-std=gnu11", *FREESTANDING_FLAGS, "-g", "-gdwarf-5", "-fno-eliminate-unused-debug-types",
            "-shared", "-nostdlib", "-w", *flags, str(src), "-o", str(obj)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

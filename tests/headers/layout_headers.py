@@ -136,6 +136,85 @@ struct abg_with_enum { enum abg_small s; enum abg_64 big; abg_enum_t t; };
 #define ABG_IOC_NOSIZE ABG_IOC(ABG_IOC_NONE, 'x', 1, 0)
 #endif
 """,
+    "abg/builtins.h": """
+#ifndef ABG_BUILTINS_H
+#define ABG_BUILTINS_H
+/* Everything abiguard's freestanding headers provide, to be compared with gcc's. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <float.h>
+#include <stdalign.h>
+#include <stdnoreturn.h>
+#include <iso646.h>
+struct abg_builtin_types {
+    size_t s; ptrdiff_t p; wchar_t w; intmax_t im; uintmax_t um; intptr_t ip; uintptr_t up;
+    int8_t i8; int16_t i16; int32_t i32; int64_t i64; uint8_t u8; uint16_t u16; uint32_t u32; uint64_t u64;
+    int_least8_t l8; int_least16_t l16; int_least32_t l32; int_least64_t l64;
+    uint_least8_t ul8; uint_least16_t ul16; uint_least32_t ul32; uint_least64_t ul64;
+    int_fast8_t f8; int_fast16_t f16; int_fast32_t f32; int_fast64_t f64;
+    uint_fast8_t uf8; uint_fast16_t uf16; uint_fast32_t uf32; uint_fast64_t uf64;
+    bool b; va_list va; max_align_t ma; alignas(16) char aligned; long double ld;
+};
+#define ABG_T_CHAR_BIT CHAR_BIT
+#define ABG_T_SCHAR_MIN SCHAR_MIN
+#define ABG_T_SCHAR_MAX SCHAR_MAX
+#define ABG_T_UCHAR_MAX UCHAR_MAX
+#define ABG_T_CHAR_MIN CHAR_MIN
+#define ABG_T_CHAR_MAX CHAR_MAX
+#define ABG_T_SHRT_MIN SHRT_MIN
+#define ABG_T_USHRT_MAX USHRT_MAX
+#define ABG_T_INT_MIN INT_MIN
+#define ABG_T_UINT_MAX UINT_MAX
+#define ABG_T_LONG_MIN LONG_MIN
+#define ABG_T_LONG_MAX LONG_MAX
+#define ABG_T_ULONG_MAX ULONG_MAX
+#define ABG_T_LLONG_MIN LLONG_MIN
+#define ABG_T_ULLONG_MAX ULLONG_MAX
+#define ABG_T_INT8_MIN INT8_MIN
+#define ABG_T_INT64_MIN INT64_MIN
+#define ABG_T_UINT64_MAX UINT64_MAX
+#define ABG_T_INT_LEAST16_MIN INT_LEAST16_MIN
+#define ABG_T_UINT_LEAST32_MAX UINT_LEAST32_MAX
+#define ABG_T_INT_FAST8_MIN INT_FAST8_MIN
+#define ABG_T_INT_FAST16_MAX INT_FAST16_MAX
+#define ABG_T_INT_FAST32_MIN INT_FAST32_MIN
+#define ABG_T_UINT_FAST32_MAX UINT_FAST32_MAX
+#define ABG_T_INT_FAST64_MIN INT_FAST64_MIN
+#define ABG_T_UINT_FAST16_MAX UINT_FAST16_MAX
+#define ABG_T_INTPTR_MIN INTPTR_MIN
+#define ABG_T_UINTPTR_MAX UINTPTR_MAX
+#define ABG_T_INTMAX_MIN INTMAX_MIN
+#define ABG_T_UINTMAX_MAX UINTMAX_MAX
+#define ABG_T_PTRDIFF_MIN PTRDIFF_MIN
+#define ABG_T_PTRDIFF_MAX PTRDIFF_MAX
+#define ABG_T_SIZE_MAX SIZE_MAX
+#define ABG_T_WCHAR_MIN WCHAR_MIN
+#define ABG_T_WCHAR_MAX WCHAR_MAX
+#define ABG_T_WINT_MIN WINT_MIN
+#define ABG_T_WINT_MAX WINT_MAX
+#define ABG_T_SIG_ATOMIC_MIN SIG_ATOMIC_MIN
+#define ABG_T_SIG_ATOMIC_MAX SIG_ATOMIC_MAX
+#define ABG_T_INT64_C INT64_C(-5)
+#define ABG_T_UINT64_C UINT64_C(0xffffffffffffffff)
+#define ABG_T_UINT32_C_SIZE sizeof(UINT32_C(1))
+#define ABG_T_INTMAX_C_SIZE sizeof(INTMAX_C(1))
+#define ABG_T_FLT_RADIX FLT_RADIX
+#define ABG_T_FLT_MANT_DIG FLT_MANT_DIG
+#define ABG_T_DBL_MANT_DIG DBL_MANT_DIG
+#define ABG_T_LDBL_MANT_DIG LDBL_MANT_DIG
+#define ABG_T_LDBL_MAX_EXP LDBL_MAX_EXP
+#define ABG_T_DBL_DIG DBL_DIG
+#define ABG_T_DECIMAL_DIG DECIMAL_DIG
+#define ABG_T_TRUE true
+#define ABG_T_ALIGNOF_MAX alignof(max_align_t)
+#define ABG_T_ISO646 (1 bitor 2)
+#define ABG_T_NULL_IS_ZERO (NULL == 0)
+#define ABG_T_OFFSETOF offsetof(struct abg_builtin_types, va)
+#endif
+""",
 }
 
 

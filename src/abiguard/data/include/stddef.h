@@ -11,10 +11,10 @@ typedef __WCHAR_TYPE__ wchar_t;
 /* max_align_t as gcc defines it for Linux: long long and long double, plus __float128 on i386
    (whose psABI gives it 16-byte alignment, which glibc's malloc honours). */
 typedef struct {
-  long long __abiguard_max_align_ll __attribute__((__aligned__(__alignof__(long long))));
-  long double __abiguard_max_align_ld __attribute__((__aligned__(__alignof__(long double))));
+  long long __max_align_ll __attribute__((__aligned__(__alignof__(long long))));
+  long double __max_align_ld __attribute__((__aligned__(__alignof__(long double))));
 #ifdef __i386__
-  __float128 __abiguard_max_align_f128 __attribute__((__aligned__(__alignof__(__float128))));
+  __float128 __max_align_f128 __attribute__((__aligned__(__alignof__(__float128))));
 #endif
 } max_align_t;
 
