@@ -421,3 +421,44 @@ def test_ambiguity_and_offset_out_of_range(bpf_prog, kernel_btf):
     assert len(got["struct conf"]["candidates"]) == 2
     assert got["struct far"]["status"] == "error"
     assert got["struct far"]["reason"].startswith("offset out of range")
+
+
+PRUNE_KERNEL = """
+struct conf___a { int flags; long val; int only_a; };
+struct conf___b { long pad; int flags; long val; };
+"""
+PRUNE_FIRST = """
+SEC("kprobe/first")
+int first(struct conf *c)
+{
+    bpf_printk("%d", c->only_a);
+    return 0;
+}
+"""
+PRUNE_SECOND = """
+SEC("kprobe/second")
+int second(struct conf *c)
+{
+    bpf_printk("%ld", c->val);
+    return 0;
+}
+"""
+PRUNE_LOCAL = "struct conf { int only_a; long val; } __attribute__((preserve_access_index));\n"
+
+
+@pytest.mark.parametrize("order", ["prunes_first", "ambiguous_first"])
+def test_candidate_pruning_order(bpf_prog, kernel_btf, order):
+    """libbpf keeps only the candidates that matched earlier relocations of the same local type."""
+    body = PRUNE_LOCAL + (PRUNE_FIRST + PRUNE_SECOND if order == "prunes_first" else PRUNE_SECOND + PRUNE_FIRST)
+    obj = bpf_prog(body)
+    kern = kernel_btf(PRUNE_KERNEL, ["struct conf___a", "struct conf___b"], name="prune")
+    rc, doc = core_json(obj, "--kernel", kern, "--no-cache")
+    rs = {r["path"]: r for r in relos(doc)}
+    if order == "prunes_first":
+        assert rc == 0
+        assert len(rs["p->only_a"]["candidates"]) == 2  # both flavors looked at first...
+        assert len(rs["p->val"]["candidates"]) == 1  # ...then only the one that matched is left
+        assert "conf___a" in rs["p->val"]["target"]
+    else:
+        assert rc == 1
+        assert rs["p->val"]["status"] == "error" and rs["p->val"]["reason"].startswith("ambiguous candidates")
