@@ -354,3 +354,34 @@ def test_not_btf_at_all(tmp_path: Path) -> None:
         read_btf(path)
     with pytest.raises(AbiguardError, match=r"(?i)no such file"):
         read_btf(tmp_path / "missing.btf")
+
+
+@pytest.mark.parametrize("bulk", [True, False])
+def test_nesting_deeper_than_consumers_can_recurse(bulk: bool) -> None:
+    from abiguard.sources.btf_types import MAX_DEPTH
+
+    def chain(levels: int) -> bytes:
+        w, i = _simple()
+        prev = i
+        for n in range(levels - 1):
+            prev = w.typedef(f"t{n}", prev)
+        return w.build()
+
+    ok = parse_btf(chain(MAX_DEPTH), WHERE)
+    if bulk:
+        ok.validate_all()
+    assert ok.graph.size_of(len(ok.graph) - 1) == 4
+    deep = parse_btf(chain(MAX_DEPTH + 1), WHERE)
+    with pytest.raises(AbiguardError, match=rf"byte \d+: by-value nesting .* deeper than {MAX_DEPTH} levels"):
+        if bulk:
+            deep.validate_all()
+        else:
+            deep.graph[len(deep.graph) - 1]
+    # Pointer spelling chains count too (int ****...): c_name recurses through them.
+    w, i = _simple()
+    prev = i
+    for _ in range(MAX_DEPTH + 5):
+        prev = w.ptr(prev)
+    with pytest.raises(AbiguardError, match=r"nesting of type spellings deeper than"):
+        parsed = parse_btf(w.build(), WHERE)
+        parsed.validate_all() if bulk else parsed.graph[prev]

@@ -49,3 +49,20 @@ def test_vmlinux_name_lookup_matches_full_scan(vmlinux_btf: Path) -> None:
         assert all(graph[i].name == n for i in first[n])
     brute = [i for i in graph.ids() if graph[i].name == "list_head"]
     assert first["list_head"] == brute
+
+
+def test_vmlinux_lazy_and_bulk_checks_agree(vmlinux_btf: Path) -> None:
+    """Per-id walks (commands) and the bulk pass (validate_all) compute the same nesting heights."""
+    lazy = read_btf(vmlinux_btf).btf
+    task = lazy.ids_named("task_struct")
+    for tid in task:
+        lazy[tid]
+    bulk = read_btf(vmlinux_btf).btf
+    bulk.validate_all()
+    walked = [i for i in range(1, len(lazy)) if lazy._colors[0][i - 1] == 2]
+    assert len(walked) > 100
+    for rule in (0, 1):
+        for tid in walked:
+            if lazy._colors[rule][tid - 1] == 2:
+                assert lazy.height(tid, rule) == bulk.height(tid, rule), (tid, rule)
+    assert max(bulk._heights[0]) < 64  # real kernels nest about 33 deep (kernel resolver limit: 32)

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from .btf_header import BtfHeader
 
 _WHITE, _GREY, _BLACK = 0, 1, 2
+# Consumers recurse along these chains (a few Python frames per level); the kernel's own resolver stops
+# at 32 and real kernels nest about 33 records deep, so 128 leaves room without risking RecursionError.
+MAX_DEPTH = 128
 # After this many name look-ups a full name index is cheaper than searching the string section each time.
 _LOOKUPS_BEFORE_INDEX = 16
 
@@ -70,6 +73,7 @@ class BtfTypes(Sequence[Type]):
         self._decoded: list[Type | None] = [None] * n
         self._ready: list[Type | None] = [None] * n
         self._colors = (bytearray(n), bytearray(n))  # DFS state per cycle rule, see _check
+        self._heights: tuple[list[int], list[int]] = ([0] * n, [0] * n)
         self._str_cache: dict[int, str] = {}
         self._by_name_off: dict[int, list[int]] | None = None
         self._type_bytes: bytes | None = None
@@ -182,34 +186,56 @@ class BtfTypes(Sequence[Type]):
         if self._colors[rule][tid - self.first_id] != _BLACK:
             self._walk(tid, rule)
 
+    def height(self, tid: int, rule: int) -> int:
+        """Longest chain of records below `tid` under one rule (valid once walked); 0 for void."""
+        if tid < self.first_id:
+            return 0 if tid == 0 or self.base is None else self.base.height(tid, rule)
+        return self._heights[rule][tid - self.first_id]
+
     def _walk(self, root: int, rule: int) -> None:
-        """Iterative DFS under one cycle rule; finished nodes stay BLACK so every id is walked once."""
-        first, color = self.first_id, self._colors[rule]
+        """Iterative DFS under one rule: rejects cycles and over-deep nesting; every id is walked once."""
+        first, color, heights = self.first_id, self._colors[rule], self._heights[rule]
         nodes = [root]
         iters = [iter(self._out(root, rule))]
+        best = [0]  # per stack frame: the tallest finished child so far
         color[root - first] = _GREY
         try:
             while iters:
                 for nxt in iters[-1]:
                     if nxt < first:
                         self._ensure_walked(nxt, rule)
+                        best[-1] = max(best[-1], self.height(nxt, rule))
                         continue
                     c = color[nxt - first]
                     if c == _BLACK:
+                        best[-1] = max(best[-1], heights[nxt - first])
                         continue
                     if c == _GREY:
                         raise self._cycle_error([*nodes[nodes.index(nxt) :], nxt], rule)
                     color[nxt - first] = _GREY
                     nodes.append(nxt)
                     iters.append(iter(self._out(nxt, rule)))
+                    best.append(0)
                     break
                 else:
-                    color[nodes.pop() - first] = _BLACK
+                    done = nodes[-1]
+                    h = best.pop() + 1
+                    if h > MAX_DEPTH:
+                        raise self._depth_error(done, rule)
+                    heights[done - first] = h
+                    color[done - first] = _BLACK
+                    nodes.pop()
                     iters.pop()
+                    if best:
+                        best[-1] = max(best[-1], h)
         except BaseException:
             for n in nodes:  # leave no half-walked state behind for a later access
                 color[n - first] = _WHITE
             raise
+
+    def _depth_error(self, tid: int, rule: int) -> AbiguardError:
+        what = "by-value nesting (members, arrays, typedefs, modifiers)" if rule == 0 else "nesting of type spellings"
+        return self.error(tid, self.starts[tid - self.first_id], f"{what} deeper than {MAX_DEPTH} levels")
 
     def _cycle_error(self, cycle: list[int], rule: int) -> AbiguardError:
         path = " -> ".join(f"[{i}] {self._label(i)}" for i in cycle[:-1]) + f" -> [{cycle[-1]}]"
@@ -268,11 +294,18 @@ class BtfTypes(Sequence[Type]):
                 continue
             stop = (Kind.PTR,) if rule == 0 else (Kind.STRUCT, Kind.UNION)
             outs: list[list[int]] = [[] for _ in range(n)]
+            below_base = [0] * n  # tallest base record each id points at (split BTF)
             indegree = [0] * n
             for local, t in enumerate(decoded):
                 if t.kind in stop:
                     continue
-                targets = [e - first for e in edges(t) if e >= first]
+                targets = edges(t)
+                if first > 1 and self.base is not None:
+                    in_base = [e for e in targets if e < first]
+                    for e in in_base:
+                        self._ensure_walked(e, rule)
+                    below_base[local] = max((self.height(e, rule) for e in in_base), default=0)
+                targets = [e - first for e in targets if e >= first]
                 outs[local] = targets
                 for e in targets:
                     indegree[e] += 1
@@ -287,6 +320,12 @@ class BtfTypes(Sequence[Type]):
                 for local in range(n):
                     if indegree[local]:
                         self._walk(first + local, rule)
+            heights = self._heights[rule]
+            for i in reversed(order):  # children before parents
+                heights[i] = 1 + max(below_base[i], max((heights[e] for e in outs[i]), default=0))
+            too_deep = next((i for i in range(n) if heights[i] > MAX_DEPTH), None)
+            if too_deep is not None:
+                raise self._depth_error(first + too_deep, rule)
             color[:] = bytes([_BLACK]) * n
         for local, t in enumerate(decoded):
             if self._ready[local] is None:
