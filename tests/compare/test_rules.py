@@ -270,3 +270,9 @@ struct sysinfo {
     assert by_arch == {"x86_64": A, "aarch64": A, "i386": B, "arm": B}
     i386 = only(result, arch="i386", kind="member_type_changed")
     assert i386.old == "__kernel_long_t" and i386.new == "__s64"
+
+
+def test_anonymous_struct_given_a_tag_keeps_its_identity(diff_c: DiffC) -> None:
+    old = "typedef struct { __u32 a; __u32 b; } pair_t;\nstruct user { pair_t p; };\n"
+    result = diff_c(old, old.replace("typedef struct {", "typedef struct pair_t {"))
+    assert [(f.kind, f.severity) for f in result.findings] == [("typedef_retargeted", A)]

@@ -279,6 +279,16 @@ def _constant_message(c: Change) -> str:
     return f"#define {c.member} changed {c.old} -> {c.new}"
 
 
+def _diagnostics(old: list[TypeGraph], new: list[TypeGraph]) -> list[str]:
+    """Readers' diagnostics, once each: a header failing in both versions is one line, not two."""
+    seen: dict[str, set[str]] = {}
+    for side, graphs in (("OLD", old), ("NEW", new)):
+        for g in graphs:
+            for d in g.diagnostics:
+                seen.setdefault(f"{g.target.name}: {d}", set()).add(side)
+    return [text if len(sides) == 2 else f"{next(iter(sides))} {text}" for text, sides in sorted(seen.items())]
+
+
 def run_diff(old: list[TypeGraph], new: list[TypeGraph], roots: Sequence[str] = (),
              waivers: Waivers | None = None) -> DiffResult:
     """Compare graphs paired by arch; collect readers' diagnostics; apply waivers."""
@@ -293,9 +303,7 @@ def run_diff(old: list[TypeGraph], new: list[TypeGraph], roots: Sequence[str] = 
     order = {name: i for i, name in enumerate(ALL_ARCHES)}
     common.sort(key=lambda a: (order.get(a, len(order)), a))
     result = DiffResult(arches=common)
-    for side, graphs in (("OLD", old), ("NEW", new)):
-        for g in graphs:
-            result.errors += [f"{side} {g.target.name}: {d}" for d in g.diagnostics]
+    result.errors += _diagnostics(old, new)
     missing = [a for a in dict.fromkeys([*old_by, *new_by]) if a not in common]
     if missing:
         result.errors.append(f"not compared (only in one version): {', '.join(missing)}")

@@ -99,14 +99,41 @@ def match_types(old: GraphView, new: GraphView) -> Matching:
         else:
             result.pairs.append((key, oid, nid))
     result.added = [(key, nid) for key, nid in new_index.items() if key not in old_index]
+    _match_typedef_named(old, new, result)
     _match_anonymous_enums(old, new, result)
     result.old_keys = {tid: key for key, tid in old_index.items()}
     result.new_keys = {tid: key for key, tid in new_index.items()}
-    for key, oid, nid in result.pairs:
-        if key.anon_enum:
-            result.old_keys[oid] = key
-            result.new_keys[nid] = key
+    for key, oid, nid in result.pairs:  # pairs matched by other means carry one key on both sides
+        result.old_keys[oid] = key
+        result.new_keys[nid] = key
     return result
+
+
+def _typedef_target(view: GraphView, name: str) -> int | None:
+    for tid in view.graph.ids_named(name):
+        t = view.types[tid]
+        if t.kind == Kind.TYPEDEF:
+            return view.strip_modifiers(t.ref)
+    return None
+
+
+def _match_typedef_named(old: GraphView, new: GraphView, result: Matching) -> None:
+    """`typedef struct {...} foo;` <-> `typedef struct foo {...} foo;`: the same type under the same name."""
+    added = {nid: key for key, nid in result.added}
+    removed = {oid: key for key, oid in result.removed}
+    for key, oid in list(result.removed):
+        target = _typedef_target(new, key.name) if key.via_typedef else None
+        if target is not None and target in added and added[target].kind == key.kind:
+            result.pairs.append((key, oid, target))
+            result.removed.remove((key, oid))
+            result.added.remove((added.pop(target), target))
+    for key, nid in list(result.added):
+        target = _typedef_target(old, key.name) if key.via_typedef else None
+        if target is not None and target in removed and removed[target].kind == key.kind \
+                and (removed[target], target) in result.removed:
+            result.pairs.append((key, target, nid))
+            result.removed.remove((removed[target], target))
+            result.added.remove((key, nid))
 
 
 def _match_anonymous_enums(old: GraphView, new: GraphView, result: Matching) -> None:
