@@ -247,6 +247,10 @@ def _compile_checks(gcc: str, prelude: str, checks: Sequence[Check], flags: Sequ
             pending = None
     if pending:
         stray.append(pending[1])
+    if "compilation terminated" in proc.stderr:
+        # A fatal error (e.g. a missing #include): gcc judged none of the assertions.
+        stray.append(f"gcc stopped early: {proc.stderr.strip()[-1000:]}")
+        return {}, dict.fromkeys(range(len(checks)), "not judged: gcc stopped early"), stray
     if proc.returncode != 0 and not (failed or unjudged or stray):
         stray.append(proc.stderr.strip()[-2000:] or f"{gcc} failed ({proc.returncode})")
     return failed, unjudged, stray
@@ -366,12 +370,21 @@ def run_oracle(
     constants: bool = True,
     bitfields: bool = True,
     extra_flags: Sequence[str] = (),
+    nostdinc: bool = True,
 ) -> OracleReport:
-    """Compare `graph` with what the target's gcc computes for the same declarations."""
+    """Compare `graph` with what the target's gcc computes for the same declarations.
+
+    `nostdinc` (default) hides the host's /usr/include, as abiguard's reader does for libclang.
+    """
     gcc = gcc or find_gcc(graph.target)
     if gcc is None:
         raise FileNotFoundError(f"no gcc for {graph.target.name} on this machine")
     flags = [*(f"-I{d}" for d in include_dirs), *(f"-D{d}" for d in defines), *extra_flags]
+    if nostdinc:
+        # Like abiguard's libclang setup: the compiler's own headers only, no host libc that
+        # could supply different definitions (glibc's struct ip_msfilter, sigset_t, ...).
+        own = subprocess.run([gcc, "-print-file-name=include"], capture_output=True, text=True).stdout.strip()
+        flags = ["-nostdinc", "-isystem", own, *flags]
     report = OracleReport(graph.target.name, Path(gcc).name)
     checks = layout_checks(graph, constants=constants)
     with tempfile.TemporaryDirectory(prefix="abiguard-oracle-") as tmp:

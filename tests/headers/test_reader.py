@@ -297,3 +297,14 @@ def test_bad_paths_and_arches_are_user_errors(tmp_path: Path) -> None:
         read_headers([tmp_path / "empty"], [], SourceOptions())
     with pytest.raises(AbiguardError, match="unknown architecture 'vax'"):
         parse_arch_list("x86_64,vax")
+
+
+def test_unclosed_brace_does_not_swallow_later_headers(tmp_path: Path) -> None:
+    (tmp_path / "a_open.h").write_text("struct open_one {\n    int x;\n")
+    (tmp_path / "b_after.h").write_text("struct after { long y; };\n#define AFTER_SIZE sizeof(struct after)\n")
+    (g,) = read_headers([tmp_path], [TARGETS["s390x"]], SourceOptions())
+    after = g[g.resolve("struct after")]
+    assert after.size == 8 and after.location == "b_after.h:1"
+    assert g.constants["AFTER_SIZE"].value == 8
+    assert any("a_open.h" in d.location for d in g.diagnostics)
+    assert not any("b_after.h" in d.location for d in g.diagnostics)

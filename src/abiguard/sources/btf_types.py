@@ -286,46 +286,53 @@ class BtfTypes(Sequence[Type]):
         self._all_valid = True
 
     def _validate_own(self) -> None:
-        first, n = self.first_id, len(self.starts)
-        decoded = [self.decoded(tid) for tid in range(first, self.count)]
+        first, count = self.first_id, self.count
+        n = count - first
+        decoded = [self.decoded(tid) for tid in range(first, count)]
+        all_edges = [edges(t) for t in decoded]
+        kinds = [t.kind for t in decoded]
         for rule in (0, 1):
             color = self._colors[rule]
             if color.count(_BLACK) == n:
                 continue
             stop = (Kind.PTR,) if rule == 0 else (Kind.STRUCT, Kind.UNION)
-            outs: list[list[int]] = [[] for _ in range(n)]
+            outs = [() if k in stop else e for k, e in zip(kinds, all_edges, strict=True)]
             below_base = [0] * n  # tallest base record each id points at (split BTF)
-            indegree = [0] * n
-            for local, t in enumerate(decoded):
-                if t.kind in stop:
-                    continue
-                targets = edges(t)
-                if first > 1 and self.base is not None:
+            if first > 1 and self.base is not None:
+                for local, targets in enumerate(outs):
                     in_base = [e for e in targets if e < first]
-                    for e in in_base:
-                        self._ensure_walked(e, rule)
-                    below_base[local] = max((self.height(e, rule) for e in in_base), default=0)
-                targets = [e - first for e in targets if e >= first]
-                outs[local] = targets
+                    if in_base:
+                        for e in in_base:
+                            self._ensure_walked(e, rule)
+                        below_base[local] = max(self.height(e, rule) for e in in_base)
+                        outs[local] = [e for e in targets if e >= first]
+            # Kahn's topological sort over own ids (lists indexed by id; ids below `first` stay unused).
+            indegree = [0] * count
+            for targets in outs:
                 for e in targets:
                     indegree[e] += 1
-            order = [i for i in range(n) if not indegree[i]]
+            order = [i for i in range(first, count) if not indegree[i]]
             for i in order:  # grows while iterating: the Kahn queue
-                for e in outs[i]:
+                for e in outs[i - first]:
                     indegree[e] -= 1
                     if not indegree[e]:
                         order.append(e)
             if len(order) < n:
                 # Some id lies on a cycle; the per-id walk finds it and names it, lowest ids first.
-                for local in range(n):
-                    if indegree[local]:
-                        self._walk(first + local, rule)
-            heights = self._heights[rule]
+                for tid in range(first, count):
+                    if indegree[tid]:
+                        self._walk(tid, rule)
+            heights = [0] * count
             for i in reversed(order):  # children before parents
-                heights[i] = 1 + max(below_base[i], max((heights[e] for e in outs[i]), default=0))
-            too_deep = next((i for i in range(n) if heights[i] > MAX_DEPTH), None)
-            if too_deep is not None:
-                raise self._depth_error(first + too_deep, rule)
+                h = below_base[i - first]
+                for e in outs[i - first]:
+                    if heights[e] > h:
+                        h = heights[e]
+                heights[i] = h + 1
+            if n and max(heights) > MAX_DEPTH:
+                too_deep = next(i for i in range(first, count) if heights[i] > MAX_DEPTH)
+                raise self._depth_error(too_deep, rule)
+            self._heights[rule][:] = heights[first:]
             color[:] = bytes([_BLACK]) * n
         for local, t in enumerate(decoded):
             if self._ready[local] is None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from clang.cindex import CursorKind, Diagnostic, Index
 
 from ..model.types import Constant
-from .clang_lib import evaluate_int
+from .clang_lib import PARSE_OPTIONS, evaluate_int
 
 _PREFIX = "__abg_c_"
 # Characters that could end the generated declaration early and derail the parse of the ones after
@@ -85,7 +85,8 @@ def evaluate_macros(
     tu = None
     for _attempt in range(2):
         source, first_line = _generated(text, names, indices)
-        tu = index.parse(filename, args=list(args), unsaved_files=[(filename, source), *unsaved], options=0)
+        tu = index.parse(filename, args=list(args), unsaved_files=[(filename, source), *unsaved],
+                          options=PARSE_OPTIONS)
         failed = _failed_lines(tu.diagnostics, filename, first_line)
         if not failed:
             break

@@ -18,6 +18,11 @@ BUILTIN_PREFIX = "<builtin>"
 
 # CXEvalResultKind
 EVAL_INT = 1
+# CXTranslationUnit_KeepGoing: fatal errors (a missing #include) count as plain errors, so clang
+# keeps reporting the errors after them; without it one missing header hides every later problem.
+PARSE_KEEP_GOING = 0x200
+PARSE_SKIP_FUNCTION_BODIES = 0x40  # inline functions in headers are not ABI, and cost time
+PARSE_OPTIONS = PARSE_KEEP_GOING | PARSE_SKIP_FUNCTION_BODIES
 
 # Functions of libclang 18 the Python bindings do not declare: (name, argtypes, restype).
 _EXTRA_FUNCTIONS: tuple[tuple[str, list[object], object], ...] = (

@@ -15,7 +15,15 @@ from ..model import Target
 from ..model.graph import Diagnostic as GraphDiagnostic
 from ..model.types import Constant, Type
 from .clang_constants import MacroCandidate, evaluate_macros, macro_body_ok
-from .clang_lib import BUILTIN_INCLUDE, BUILTIN_PREFIX, FileNames, compiler_args, is_function_like_macro, new_index
+from .clang_lib import (
+    BUILTIN_INCLUDE,
+    BUILTIN_PREFIX,
+    PARSE_OPTIONS,
+    FileNames,
+    compiler_args,
+    is_function_like_macro,
+    new_index,
+)
 from .clang_types import TypeBuilder
 
 _TYPE_DECLS = frozenset(k.value for k in (
@@ -156,7 +164,7 @@ def parse_unit(
             filename,
             args=args,
             unsaved_files=[(filename, text), *extra],
-            options=TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD,
+            options=TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD | PARSE_OPTIONS,
         )
     except TranslationUnitLoadError as e:
         raise AbiguardError(filename, f"libclang could not parse it for {target.name}: {e}") from None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from ..errors import AbiguardError
 from ..model import Target, TypeGraph
 from ..model.target import host_target
 from . import SourceOptions
+from .clang_lib import BUILTIN_INCLUDE
 from .clang_unit import UnitResult, parse_unit
 from .merge import merge_units
 
@@ -66,29 +68,66 @@ def _parse(hs: HeaderSet, headers: Sequence[Path], target: Target) -> UnitResult
     return parse_unit(_main_text(headers), main, hs.include_dirs, target, hs.defines)
 
 
+_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"]+)[>"]', re.M)
+
+
+def _includes(files: Iterable[str], include_dirs: Sequence[Path]) -> dict[str, set[str]]:
+    """Which of `files` each one #includes, read from their text (ignoring #if: an over-estimate)."""
+    known = set(files)
+    dirs = [str(d) for d in include_dirs] + [str(BUILTIN_INCLUDE)]
+    edges: dict[str, set[str]] = {}
+    for name in known:
+        try:
+            text = Path(name).read_text(errors="replace")
+        except OSError:
+            continue
+        found = set()
+        for inc in _INCLUDE.findall(text):
+            for base in (os.path.dirname(name), *dirs):
+                candidate = os.path.normpath(os.path.join(base, inc))
+                if candidate in known:
+                    found.add(candidate)
+                    break
+        edges[name] = found
+    return edges
+
+
+def _reachable_errors(header: str, edges: Mapping[str, set[str]], errors: set[str]) -> frozenset[str]:
+    seen, todo = {header}, [header]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return frozenset(seen & errors)
+
+
 def read_target(hs: HeaderSet, target: Target) -> TypeGraph:
     """Parse the header set for one target: one TU for all, isolating headers with errors.
 
-    If the joint TU has errors, the headers they came through are parsed alone and the rest
-    together again; if that still fails, every header gets its own TU.
+    A header that fails could derail the parse of the ones after it (an unclosed brace), and some
+    errors only come from parsing headers together (no include guard), so when a joint TU has
+    errors, every header that includes (transitively, by its text) a file with errors is parsed
+    alone, and the rest together again; a few rounds, then whatever is left goes one by one.
     """
-    whole = _parse(hs, hs.headers, target)
-    if whole.ok or len(hs.headers) == 1:
-        return merge_units([whole], target, hs.label)
-    by_path = {str(h): h for h in hs.headers}
-    blamed = {whole.entries.get(f, f) for f in whole.error_files}
-    bad = [h for h in hs.headers if str(h) in blamed]
-    if not bad or not set(blamed) <= set(by_path):
-        bad = list(hs.headers)  # errors outside the headers (e.g. a -D): no way to tell who is at fault
-    good = [h for h in hs.headers if h not in bad]
     units: list[UnitResult] = []
-    if good:
-        together = _parse(hs, good, target)
-        if together.ok:
-            units.append(together)
-        else:
-            bad = list(hs.headers)
-    units.extend(_parse(hs, [h], target) for h in bad)
+    pending = list(hs.headers)
+    for _round in range(3):
+        unit = _parse(hs, pending, target)
+        if unit.ok or len(pending) == 1:
+            units.append(unit)
+            pending = []
+            break
+        errors = set(unit.error_files)
+        edges = _includes(unit.files, hs.include_dirs)
+        tainted = [h for h in pending if _reachable_errors(str(h), edges, errors)]
+        if not tainted:
+            break  # errors outside the headers (e.g. from a -D): nothing to single out
+        units.extend(_parse(hs, [h], target) for h in tainted)
+        pending = [h for h in pending if h not in tainted]
+        if not pending:
+            break
+    units.extend(_parse(hs, [h], target) for h in pending)
     return merge_units(units, target, hs.label)
 
 
