@@ -6,7 +6,9 @@ relied on; where it fails on an object (a relocation error), we must report a fa
 
 from __future__ import annotations
 
+import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,25 +17,63 @@ from abiguard.model import COMPOSITE_KINDS
 from abiguard.sources.btf import read_btf_file
 
 from . import test_relocate as progs
-from .conftest import core_json, relos, require_tool
+from .conftest import core_json, require_tool
 
 
-def _bpftool_members(kernel: Path, obj: Path, out: Path) -> set[tuple[str, str]] | None:
-    """Members bpftool keeps for `obj` on `kernel`, or None when libbpf fails to relocate it."""
-    bpftool = require_tool("bpftool")
-    proc = subprocess.run([bpftool, "gen", "min_core_btf", str(kernel), str(out), str(obj)], capture_output=True)
+@dataclass
+class Libbpf:
+    """What bpftool (libbpf) made of one object on one kernel."""
+
+    members: set[tuple[str, str]] | None  # kept struct/union members; None: the relocation failed
+    specs: dict[tuple[str, int], str | None]  # (section, relo #) -> first matching target spec
+
+
+def _bpftool(kernel: Path, obj: Path, out: Path) -> Libbpf:
+    proc = subprocess.run(
+        [require_tool("bpftool"), "-d", "gen", "min_core_btf", str(kernel), str(out), str(obj)],
+        capture_output=True, text=True,
+    )
+    specs: dict[tuple[str, int], str | None] = {}
+    for line in proc.stderr.splitlines():
+        m = re.match(r"libbpf: prog '([^']+)': relo #(\d+): (.*)$", line)
+        if not m:
+            continue
+        key, text = (m[1], int(m[2])), m[3]
+        if text.startswith("matching candidate") and specs.get(key) is None:
+            specs[key] = re.sub(r"^matching candidate #\d+ <[a-z_0-9]+> \[\d+\] ", "", text)
+        elif text == "no matching targets found":
+            specs[key] = None
     if proc.returncode != 0:
-        return None
+        return Libbpf(None, specs)
     graph = read_btf_file(out)
     composites = [i for i in graph.ids() if graph[i].kind in COMPOSITE_KINDS]
-    return {(graph.describe(i), m.name) for i in composites for m in graph[i].members}
+    return Libbpf({(graph.describe(i), m.name) for i in composites for m in graph[i].members}, specs)
 
 
-def _ours(kernel: Path, obj: Path) -> tuple[set[tuple[str, str]], bool]:
-    _, doc = core_json(obj, "--kernel", kernel, "--no-cache")
-    rs = relos(doc)
-    used = {(t, m) for r in rs for t, m in r["used"] if m is not None}
-    return used, any(r["status"] == "error" for r in rs)
+def _agree(obj: Path, kernels: list[Path], tmp_path: Path, label: str) -> int:
+    """Compare us with libbpf on every kernel (one abiguard run for all); returns how many relocated."""
+    args = [a for k in kernels for a in ("--kernel", k)]
+    _, doc = core_json(obj, *args, "--no-cache")
+    compared = 0
+    for k in kernels:
+        cell = next(c for c in doc["matrix"] if c["kernel"] == str(k))
+        rs = cell["relocations"]
+        error = any(r["status"] == "error" for r in rs)
+        theirs = _bpftool(k, obj, tmp_path / f"{k.stem}.{label}.min.btf")
+        if theirs.members is None:
+            assert error, f"{label} on {k.name}: bpftool failed to relocate, we did not report an error"
+            continue
+        assert not error, f"{label} on {k.name}: libbpf relocated it, we reported an error"
+        used = {(t, m) for r in rs for t, m in r["used"] if m is not None}
+        assert used == theirs.members, f"{label} on {k.name}"
+        ours = {(r["section"], r["index"]): r["target"] or None for r in rs if r["kind"] != "TYPE_ID_LOCAL"}
+        assert theirs.specs and set(theirs.specs) == set(ours)
+        for key, spec in theirs.specs.items():
+            if spec is not None and spec.split(" ")[0] not in ("struct", "union", "typedef", "enum"):
+                continue  # libbpf names other kinds its own way (`enum64`, `fwd`)
+            assert ours[key] == spec, (label, k.name, key)
+        compared += 1
+    return compared
 
 
 def _raw(kernel_btf, defs: str, uses: list[str], name: str) -> Path:
@@ -65,29 +105,17 @@ def test_min_core_btf_agrees_on_kernel_like_btfs(bpf_prog, kernel_btf, tmp_path,
         "ambig": _raw(kernel_btf, progs.AMBIG_KERNEL, ["struct conf___a", "struct conf___b", "struct far"], "ambig"),
         "prune": _raw(kernel_btf, progs.PRUNE_KERNEL, ["struct conf___a", "struct conf___b"], "prune"),
     }
-    compared = 0
-    for name, kern in kernels.items():
-        theirs = _bpftool_members(kern, obj, tmp_path / f"{name}.min.btf")
-        ours, error = _ours(kern, obj)
-        if theirs is None:
-            assert error, f"{label} on {name}: bpftool failed to relocate, we did not report an error"
-            continue
-        assert not error, f"{label} on {name}: libbpf relocated it, we reported an error"
-        assert ours == theirs, f"{label} on {name}"
-        compared += 1
-    assert compared
+    assert _agree(obj, list(kernels.values()), tmp_path, label)
 
 
 def test_type_matches_agrees(bpf_prog, kernel_btf, tmp_path):
     obj = bpf_prog(progs.TYPES_PROG)
     progs.retag(obj, {"strict___loose", "strict___exact"}, 12)
     kern = _raw(kernel_btf, progs.TYPES_KERNEL, ["struct task", "struct renamed", "kuid_t", "struct strict"], "t")
-    theirs = _bpftool_members(kern, obj, tmp_path / "types.min.btf")
-    assert theirs is not None
-    ours, error = _ours(kern, obj)
-    assert not error
-    assert ours == theirs
-    assert ("struct strict", "b") in ours  # TYPE_MATCHES keeps every member of the matched struct
+    assert _agree(obj, [kern], tmp_path, "types") == 1
+    theirs = _bpftool(kern, obj, tmp_path / "types.min.btf")
+    assert theirs.members is not None
+    assert ("struct strict", "b") in theirs.members  # TYPE_MATCHES keeps every member of the matched struct
 
 
 VMLINUX_PROG = """
@@ -117,9 +145,7 @@ int g(struct sock *sk)
                          ids=["perf", "flavors", "task"])
 def test_min_core_btf_agrees_on_running_kernel(bpf_prog, vmlinux_btf, tmp_path, body):
     obj = bpf_prog(body)
-    theirs = _bpftool_members(vmlinux_btf, obj, tmp_path / "vmlinux.min.btf")
-    ours, error = _ours(vmlinux_btf, obj)
-    assert theirs is not None and not error
-    assert ours == theirs
+    assert _agree(obj, [vmlinux_btf], tmp_path, "vmlinux") == 1
     if body is VMLINUX_PROG:
-        assert ("struct task_struct", "real_parent") in ours and ("struct sock_common", "skc_family") in ours
+        members = _bpftool(vmlinux_btf, obj, tmp_path / "again.min.btf").members or set()
+        assert ("struct task_struct", "real_parent") in members and ("struct sock_common", "skc_family") in members

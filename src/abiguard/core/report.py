@@ -102,6 +102,7 @@ def _relo_json(r: ReloResult) -> dict[str, object]:
     return {
         "section": r.section,
         "function": r.func,
+        "index": r.relo.index,
         "insn_off": r.relo.insn_off,
         "insn": r.relo.insn_off // 8,
         "kind": r.relo.kind.name,

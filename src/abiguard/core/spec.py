@@ -147,7 +147,14 @@ def describe_steps(spec: Spec) -> str:
     if spec.kind.is_type:
         return head
     if spec.kind.is_enumval:
-        return f"{head}::{spec.accessors[0].name}"
+        acc = spec.accessors[0]
+        t = g[acc.type_id]
+        value = t.enumerators[acc.idx].value
+        bits = 32 if t.kind == Kind.ENUM else 64
+        value &= (1 << bits) - 1
+        if t.signed and value >> (bits - 1):
+            value -= 1 << bits
+        return f"{head}::{acc.name} = {value}"
     path = ""
     for i, acc in enumerate(spec.accessors):
         if acc.name is not None:
