@@ -88,6 +88,7 @@ CASES = [
     ("bitfields", progs._pai(progs.BITFIELD_OLD) + progs.BITFIELD_BODY),
     ("enums", progs.ENUM_PROG),
     ("ambiguous", progs.AMBIG_PROG),
+    ("arrays", progs.ARRAYS_PROG),
     ("prune_ok", progs.PRUNE_LOCAL + progs.PRUNE_FIRST + progs.PRUNE_SECOND),
     ("prune_ambiguous", progs.PRUNE_LOCAL + progs.PRUNE_SECOND + progs.PRUNE_FIRST),
 ]
@@ -103,6 +104,7 @@ def test_min_core_btf_agrees_on_kernel_like_btfs(bpf_prog, kernel_btf, tmp_path,
         "bitfields": _raw(kernel_btf, progs.BITFIELD_NEW, ["struct flags"], "bf"),
         "enums": _raw(kernel_btf, progs.ENUM_KERNEL, ["enum state"], "enums"),
         "ambig": _raw(kernel_btf, progs.AMBIG_KERNEL, ["struct conf___a", "struct conf___b", "struct far"], "ambig"),
+        "arrays": _raw(kernel_btf, progs.ARRAYS_KERNEL, ["struct arrs", "struct kind_change"], "arrays"),
         "prune": _raw(kernel_btf, progs.PRUNE_KERNEL, ["struct conf___a", "struct conf___b"], "prune"),
     }
     assert _agree(obj, list(kernels.values()), tmp_path, label)

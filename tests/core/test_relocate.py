@@ -462,3 +462,40 @@ def test_candidate_pruning_order(bpf_prog, kernel_btf, order):
     else:
         assert rc == 1
         assert rs["p->val"]["status"] == "error" and rs["p->val"]["reason"].startswith("ambiguous candidates")
+
+
+ARRAYS_KERNEL = """
+struct arrs { long pad; int arr[4]; int wide[10]; int flex_len; int data[]; };
+struct kind_change { struct { int a; } x; long y; };
+"""
+ARRAYS_PROG = """
+struct arrs { int arr[8]; int wide[8]; int data[]; } __attribute__((preserve_access_index));
+struct kind_change { int x; long y; } __attribute__((preserve_access_index));
+SEC("kprobe/x")
+int f(struct arrs *a)
+{
+    bpf_printk("%d %d %d", a->arr[5], a->wide[7], a->data[3]);
+    return 0;
+}
+SEC("kprobe/y")
+int g(struct kind_change *k)
+{
+    bpf_printk("%d %ld", k->x, k->y);
+    return 0;
+}
+"""
+
+
+def test_arrays_flex_arrays_and_kind_changes(bpf_prog, kernel_btf):
+    obj = bpf_prog(ARRAYS_PROG)
+    kern = kernel_btf(ARRAYS_KERNEL, ["struct arrs", "struct kind_change"], name="arrays")
+    rc, doc = core_json(obj, "--kernel", kern, "--no-cache")
+    assert rc == 1
+    rs = {r["path"]: r for r in relos(doc)}
+    assert rs["p->arr[5]"]["status"] == "poisoned"
+    assert rs["p->arr[5]"]["reason"].startswith("offset out of range: index 5")
+    assert rs["p->x"]["reason"].startswith("incompatible member type: member 'x' of struct kind_change")
+    body = """SEC("kprobe/x") int f(struct arrs *a) { return a->wide[7] + a->data[3]; }
+        SEC("kprobe/y") int g(struct kind_change *k) { return k->y; }"""
+    want = _self_values(bpf_prog, kernel_btf, ARRAYS_KERNEL, body, ["struct arrs", "struct kind_change"])
+    assert [rs["p->wide[7]"]["value"], rs["p->data[3]"]["value"], rs["p->y"]["value"]] == want
