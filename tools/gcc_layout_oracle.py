@@ -399,6 +399,9 @@ def run_oracle(
             if ours:
                 theirs, errors = _dwarf_bitfields(gcc, prelude, flags, work)
                 report.compile_errors += errors
+                if errors:  # no object, no DWARF: the bitfields stay unjudged, not wrong
+                    report.unjudged += [f"bitfield {k[0]}.{k[1]}: gcc -g failed" for k in sorted(ours)]
+                    ours = {}
                 for key, (offset, size) in sorted(ours.items()):
                     report.bitfields_checked += 1
                     got = theirs.get(key)
