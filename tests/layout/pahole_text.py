@@ -16,7 +16,7 @@ _STAT = re.compile(
     r"^\t/\* (size|sum members|sum bitfield members|padding|paddings|bit_padding|last cacheline): (.*) \*/$"
 )
 _BOUNDARY = re.compile(r"^(\t*)/\* --- cacheline (\d+) boundary \((\d+) bytes\)(?: was (\d+) bytes? ago)? --- \*/$")
-_ATTR = re.compile(r"\s*__attribute__\(\(.*\)\)\s*$")
+_ATTR = re.compile(r"\s*__attribute__\(\(__\w+__(?:\(\d+\))?\)\)")
 
 
 @dataclass
