@@ -94,3 +94,12 @@ def test_effect_two_levels_up_keeps_one_root(diff_c: DiffC) -> None:
     assert tail.chain == ("leaf", "mid.l", "top.m")
     assert tail.root == "struct leaf"
     assert {f.root for f in result.findings} == {"struct leaf"}
+
+
+def test_own_compatible_change_does_not_claim_an_inherited_growth(diff_c: DiffC) -> None:
+    old = "struct leaf { __u32 a; };\nstruct box { __u8 tag; __u32 n; struct leaf l; };\n"
+    new = "struct leaf { __u32 a; __u32 b; };\nstruct box { __u8 tag; __u8 flag; __u32 n; struct leaf l; };\n"
+    result = diff_c(old, new)
+    assert only(result, member="flag").severity == Severity.COMPATIBLE
+    grew = only(result, type="struct box", kind="size_changed")
+    assert (grew.root, grew.chain, grew.severity) == ("struct leaf", ("leaf", "box.l"), Severity.BREAKING)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from ..errors import AbiguardError
 from ..model import ALL_ARCHES, COMPOSITE_KINDS, ENUM_KINDS, Kind, TypeGraph
@@ -76,9 +78,23 @@ def _reachable(g: TypeGraph, start: list[int]) -> set[int]:
     return seen
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic GC while comparing: it would rescan the graphs' ~10^5 objects for every batch of
+    new tuples (and nothing built here forms a cycle)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def compare_graphs(old: TypeGraph, new: TypeGraph, roots: Sequence[str] = ()) -> list[Finding]:
     """Findings for one arch, sorted: every change with its severity and, for effects, its chain."""
-    return _Comparison(old, new, roots).run()
+    with _gc_paused():
+        return _Comparison(old, new, roots).run()
 
 
 class _Comparison:
@@ -310,8 +326,9 @@ def run_diff(old: list[TypeGraph], new: list[TypeGraph], roots: Sequence[str] = 
     found: set[str] = set()
     findings: list[Finding] = []
     for arch in common:
-        comparison = _Comparison(old_by[arch], new_by[arch], roots)
-        findings += comparison.run()
+        with _gc_paused():
+            comparison = _Comparison(old_by[arch], new_by[arch], roots)
+            findings += comparison.run()
         found |= comparison.roots_found
     unknown = [r for r in roots if r not in found]
     if unknown:

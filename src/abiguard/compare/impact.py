@@ -130,15 +130,18 @@ class Impact:
             else:
                 inner = self.member_cause(c.new_type_id)  # its own type's alignment moved it
                 causes[i] = Cause(inner.root, (*inner.chain, f"{where}.{c.member}")) if inner else None
-        own = [c for i, c in enumerate(diff.changes)
-               if causes[i] is None and c.kind not in ("size_changed", "align_changed")]
-        for i, c in enumerate(diff.changes):
-            if c.kind in ("size_changed", "align_changed") and not own:
-                inherited = [cause for _, cause in events if cause is not None]
-                offset_causes = [causes[j] for j, o in enumerate(diff.changes)
-                                 if o.kind == "member_offset_changed" and causes[j] is not None]
-                pick = inherited or offset_causes
-                causes[i] = pick[-1] if pick else None
+        # The type's own size change is its own when it resized something itself (appended, inserted,
+        # removed, resized a member); changes that move nothing (a member in padding) leave it inherited.
+        own_resizing = any(cause is None for _, cause in events) or any(
+            c.kind == "member_added" and c.where == "appended" for c in diff.changes)
+        if not own_resizing:
+            inherited = [cause for _, cause in events if cause is not None]
+            offset_causes = [causes[j] for j, o in enumerate(diff.changes)
+                             if o.kind == "member_offset_changed" and causes[j] is not None]
+            pick = inherited or offset_causes
+            for i, c in enumerate(diff.changes):
+                if c.kind in ("size_changed", "align_changed") and pick:
+                    causes[i] = pick[-1]
         return [(c, causes[i]) for i, c in enumerate(diff.changes)]
 
     # --- layout changes that keep the size ----------------------------------------------
