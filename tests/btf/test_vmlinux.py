@@ -40,8 +40,8 @@ def test_vmlinux_name_lookup_matches_full_scan(vmlinux_btf: Path) -> None:
     graph = parsed.graph
     names = ["task_struct", "list_head", "id", "pid", "u32", "__u64", "sk_buff", "file_operations", "x"]
     first = {n: graph.ids_named(n) for n in names}
-    for _ in range(40):  # push past the threshold that builds the full index
-        graph.ids_named("task_struct")
+    for n in range(40):  # distinct names push past the threshold that builds the full index
+        graph.ids_named(f"no_such_name_{n}")
     assert parsed.btf._name_index is not None
     second = {n: graph.ids_named(n) for n in names}
     assert first == second

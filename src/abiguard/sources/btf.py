@@ -87,7 +87,7 @@ def parse_btf(
     def fail_at(word: int, message: str) -> AbiguardError:
         return AbiguardError(where, f"BTF type section at byte {type_start + 4 * word}: {message}")
 
-    starts = scan_types(words, table, header.types.length, fail_at)
+    starts, name_offs = scan_types(words, table, header.types.length, fail_at)
     first_id = base_types.count if base_types is not None else 1
     if first_id + len(starts) - 1 > MAX_TYPE_ID:
         raise fail_at(0, f"{first_id + len(starts) - 1} types exceed BTF's limit of {MAX_TYPE_ID} type ids")
@@ -99,6 +99,7 @@ def parse_btf(
         strings=strings,
         words=words,
         starts=starts,
+        name_offs=name_offs,
         base=base_types,
     )
     diagnostics: list[Diagnostic] = []

@@ -96,13 +96,15 @@ def load_words(data: bytes, start: int, length: int, endian: str) -> array:
     return words
 
 
-def scan_types(words: array, table: KindTable, type_len: int, fail_at: Callable[[int, str], AbiguardError]) -> array:
-    """Word index of every record in the type section, checking kind and record bounds (vlen).
+def scan_types(
+    words: array, table: KindTable, type_len: int, fail_at: Callable[[int, str], AbiguardError]
+) -> tuple[array, array]:
+    """Word index and name offset of every record in the type section, checking kind and extent (vlen).
 
     `fail_at(word_index, message)` builds the error; each record costs a few Python operations only.
     """
-    starts = array("I")
-    append = starts.append
+    starts, names = array("I"), array("I")
+    append, append_name = starts.append, names.append
     info_words, elem_words = table.info_words, table.elem_words
     n = len(words)
     i = 0
@@ -126,10 +128,11 @@ def scan_types(words: array, table: KindTable, type_len: int, fail_at: Callable[
                 f"{4 * (n - i)} are left in the type section",
             )
         append(i)
+        append_name(words[i])
         i += size
     if type_len % 4:
         raise fail_at(n, f"type section length {type_len} is not a multiple of 4: truncated record")
-    return starts
+    return starts, names
 
 
 def _kind_name(kind: int) -> str:

@@ -11,8 +11,6 @@ How validation stays complete yet cheap:
 from __future__ import annotations
 
 import gc
-from array import array
-from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, overload
@@ -22,6 +20,8 @@ from ..model.types import COMPOSITE_KINDS, VOID, Kind, Type
 from .btf_decode import decode_record, edges
 
 if TYPE_CHECKING:
+    from array import array
+
     from .btf_header import BtfHeader
 
 _WHITE, _GREY, _BLACK = 0, 1, 2
@@ -56,6 +56,7 @@ class BtfTypes(Sequence[Type]):
         strings: bytes,
         words: array,
         starts: array,
+        name_offs: array,
         base: BtfTypes | None,
     ) -> None:
         self.where = where
@@ -63,6 +64,7 @@ class BtfTypes(Sequence[Type]):
         self.header = header
         self.words = words
         self.starts = starts
+        self.name_offs = name_offs  # per record, gathered by the scan: name look-ups need no decoding
         self.base = base
         self.first_id = base.count if base is not None else 1
         self.count = self.first_id + len(starts)
@@ -76,7 +78,7 @@ class BtfTypes(Sequence[Type]):
         self._heights: tuple[list[int], list[int]] = ([0] * n, [0] * n)
         self._str_cache: dict[int, str] = {}
         self._by_name_off: dict[int, list[int]] | None = None
-        self._type_bytes: bytes | None = None
+        self._named: dict[str, list[int]] = {}
         self._name_index: dict[str, list[int]] | None = None
         self._lookups = 0
         self._all_valid = False
@@ -344,6 +346,9 @@ class BtfTypes(Sequence[Type]):
         """Ids (base included) whose record carries `name`, ascending; cheap for a handful of names."""
         if not name:
             return []
+        cached = self._named.get(name)
+        if cached is not None:
+            return list(cached)
         own: list[int]
         if self._name_index is None:
             self._lookups += 1
@@ -356,7 +361,10 @@ class BtfTypes(Sequence[Type]):
             for off in self._string_hits(name.encode("utf-8", "surrogateescape") + b"\0"):
                 own.extend(self._ids_with_name_off(off))
         found = self.base.ids_named(name) if self.base is not None else []
-        return found + sorted(own) if own else found
+        result = found + sorted(own) if own else found
+        if self._name_index is None and len(self._named) < 4096:  # repeat look-ups (resolve) stay cheap
+            self._named[name] = result
+        return list(result)
 
     def _string_hits(self, key: bytes) -> list[int]:
         """Every string offset (base included) whose string equals key minus its NUL."""
@@ -368,32 +376,24 @@ class BtfTypes(Sequence[Type]):
         return hits
 
     def _ids_with_name_off(self, off: int) -> list[int]:
-        """Own ids whose record's name_off is `off`: a C-speed search of the type section for that word.
-
-        Cheaper than indexing every record for the few look-ups a command makes; a hit is a record only
-        when it falls on a record start (other words may hold the same value).
-        """
-        if self._type_bytes is None:
-            self._type_bytes = self.words.tobytes()
-        data, key, starts, words = self._type_bytes, array("I", [off]).tobytes(), self.starts, self.words
+        """Own ids whose record's name_off is `off` (C-speed scans; cheaper than indexing every record)."""
+        offs, words, starts = self.name_offs, self.words, self.starts
         found: list[int] = []
-        pos = data.find(key)
-        while pos >= 0:
-            if pos % 4 == 0:
-                word = pos // 4
-                local = bisect_left(starts, word)
-                if local < len(starts) and starts[local] == word and (words[word + 1] >> 24) & 0x7F < 20:
-                    found.append(self.first_id + local)
-            pos = data.find(key, pos + 1)
-        return found
+        local = -1
+        while True:
+            try:
+                local = offs.index(off, local + 1)
+            except ValueError:
+                return found
+            if (words[starts[local] + 1] >> 24) & 0x7F < 20:  # layout-sized unknown kinds carry no name
+                found.append(self.first_id + local)
 
     def _name_offsets(self) -> dict[int, list[int]]:
         if self._by_name_off is None:
             index: dict[int, list[int]] = {}
-            words, first = self.words, self.first_id
-            for local, w in enumerate(self.starts):
-                off = words[w]
-                if off and (words[w + 1] >> 24) & 0x7F < 20:
+            words, starts, first = self.words, self.starts, self.first_id
+            for local, off in enumerate(self.name_offs):
+                if off and (words[starts[local] + 1] >> 24) & 0x7F < 20:
                     index.setdefault(off, []).append(first + local)
             self._by_name_off = index
         return self._by_name_off
