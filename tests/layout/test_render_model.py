@@ -71,7 +71,7 @@ def test_several_arches_give_a_list_and_one_block_each() -> None:
 def test_expand_goes_through_typedefs() -> None:
     g = _graph()
     expanded = render_layout([(g, 9)], expand=True)
-    assert "\n\tstruct late {\n" in expanded and "\n\t} l;  " in expanded
+    assert "\n\t/* inner_t */ struct late {\n" in expanded and "\n\t} l;  " in expanded
     data = json.loads(render_layout([(g, 9)], "json", expand=True))
     assert [(m["name"], m["offset"]) for m in data["members"][1]["members"]] == [("x", 12), ("y", 16)]
 

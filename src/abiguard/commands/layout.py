@@ -28,7 +28,16 @@ def layout(
 ) -> int:
     """Show offsets, sizes, holes and padding of TYPE (`struct foo`, `foo` or a typedef) in SOURCE.
 
-    SOURCE defaults to the running kernel's BTF (/sys/kernel/btf/vmlinux).
+    SOURCE defaults to the running kernel's BTF (/sys/kernel/btf/vmlinux). Text is pahole's
+    layout plus the alignment (marked derived where the source, e.g. BTF, records none).
+
+    \b
+    JSON, one object per arch (a list for several arches):
+      {arch, name, kind, size, align, align_derived, [type,]
+       members: [{name, type, offset, size, bit_offset, bit_size[, members]}]}
+    offset: byte of the first bit; bit_offset: absolute bits; bit_size: width, 0 unless a
+    bitfield; inline (anonymous or --expand) members nest, offsets from the outermost type.
+    Enums give signed and enumerators: [{name, value}] instead of members.
     """
     from ..report.layout import render_layout
 

@@ -425,6 +425,9 @@ class _TextWriter:
         comment = _offset_comment(r)
         if r.inner is not None:
             header = r.inner.keyword + (f" {r.inner.name}" if r.inner.name else "")
+            spelled = r.decl[0]
+            if spelled not in (header, f"{r.inner.keyword} {{...}}"):
+                header = f"/* {spelled} */ {header}"  # expanded through a typedef or qualifier
             self.emit(depth, header + " {")
             self.body(r.inner, depth + 1)
             rest = r.decl[1]
