@@ -36,6 +36,7 @@ def core(
 
     Exit codes: 0 every object relocates on every kernel, 1 some do not, 2 error.
     """
+    from ..core.cache import Cache
     from ..core.check import check_object
     from ..core.kernels import DEFAULT_KERNEL, load_kernels
     from ..core.objfile import read_object
@@ -48,8 +49,9 @@ def core(
             raise AbiguardError(DEFAULT_KERNEL, "no --kernel given and this kernel exposes no BTF")
         sources = [str(DEFAULT_KERNEL)]
     objs = [read_object(Path(o)) for o in objects]
-    targets = load_kernels(sources, Path(base) if base else None, use_cache=not no_cache)
-    verdicts = [check_object(obj, k) for obj in objs for k in targets]
+    cache = Cache(enabled=not no_cache)
+    targets = load_kernels(sources, Path(base) if base else None, cache)
+    verdicts = [check_object(obj, k, cache) for obj in objs for k in targets]
     names = [str(o.path) for o in objs]
     labels = list(dict.fromkeys(k.name for k in targets))
     text = RENDERERS[fmt](verdicts, names, labels, verbose)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
+from .cache import Cache, code_digest
+from .kernels import KernelRef
 from .objfile import BpfObject
 from .reach import patched_code, reachable
-from .resolve import ReloResult, ResolveContext, Status, TargetKernel, resolve_relo
+from .resolve import ReloResult, ResolveContext, Status, resolve_relo
 
 
 @dataclass
@@ -26,10 +29,23 @@ class Verdict:
         return [r for r in self.results if r.failed]
 
 
-def check_object(obj: BpfObject, kernel: TargetKernel) -> Verdict:
+def check_object(obj: BpfObject, kernel: KernelRef, cache: Cache | None = None) -> Verdict:
+    """Results of `obj` on `kernel`: from the cache when this code already resolved these exact inputs."""
+    cache = cache or Cache(enabled=False)
+    key = "res-" + hashlib.sha256(f"{code_digest()}:{obj.digest}:{kernel.digest}".encode()).hexdigest()
+    cached = cache.get(key)
+    if isinstance(cached, list) and all(isinstance(r, ReloResult) for r in cached):
+        return Verdict(str(obj.path), kernel.name, cached)
+    verdict = resolve_object(obj, kernel)
+    cache.put(key, verdict.results)
+    return verdict
+
+
+def resolve_object(obj: BpfObject, ref: KernelRef) -> Verdict:
     """Resolve every relocation of `obj` in libbpf's order, sharing one candidate cache per object."""
+    kernel = ref.load()
     ctx = ResolveContext(obj.btf, kernel)
-    verdict = Verdict(str(obj.path), kernel.name)
+    verdict = Verdict(str(obj.path), ref.name)
     for sec in obj.ext.relo_sections():
         code = obj.code[sec.name]
         results = [

@@ -1,10 +1,9 @@
-"""Target kernels for `abiguard core`: BTF files, directories, BTFHub `.btf.tar.xz` archives, a cache.
+"""Target kernels for `abiguard core`: BTF files, directories, BTFHub `.btf.tar.xz` archives, split BTF.
 
-The BTF reader parses lazily (one indexing pass, types decoded on use), so what costs time is getting
-at the raw BTF: decompressing BTFHub archives and cutting .BTF out of ELF files. That is cached
-content-addressed under $XDG_CACHE_HOME/abiguard/core (archive manifest: member names and digests;
-per member: the raw BTF), pickled with a format version, written atomically; unreadable entries are
-ignored and rebuilt.
+A kernel is known first by its content digest and parsed only when some object's results are not
+cached. The BTF reader parses lazily (one indexing pass, types decoded on use); what the cache saves
+is decompressing archives (it keeps each archive's manifest and each member's raw BTF) and, through
+check.py, resolving an unchanged object against an unchanged kernel again.
 """
 
 from __future__ import annotations
@@ -12,59 +11,66 @@ from __future__ import annotations
 import hashlib
 import io
 import lzma
-import os
-import pickle
 import tarfile
-import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import AbiguardError
+from .cache import Cache
 from .resolve import TargetKernel
 
 if TYPE_CHECKING:
     from ..sources.btf import ParsedBtf
 
-CACHE_FORMAT = 2
 DEFAULT_KERNEL = Path("/sys/kernel/btf/vmlinux")
 _BTF_MAGICS = (b"\x9f\xeb", b"\xeb\x9f")
 _MAX_MEMBER = 1 << 30  # refuse absurd archive members instead of exhausting memory
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "abiguard" / "core"
+@dataclass
+class KernelRef:
+    """A kernel known by name and content digest; `load()` parses it on first use."""
 
+    name: str
+    digest: str
+    _loader: Callable[[], TargetKernel]
+    _loaded: TargetKernel | None = field(default=None, repr=False)
 
-@dataclass(frozen=True)
-class _Blob:
-    label: str
-    data: bytes
+    def load(self) -> TargetKernel:
+        if self._loaded is None:
+            self._loaded = self._loader()
+        return self._loaded
 
 
 class KernelLoader:
-    """Expands --kernel sources and turns each BTF into a TargetKernel, through the cache."""
+    """Expands --kernel sources into KernelRefs, going through the cache for archives."""
 
-    def __init__(self, base: Path | None = None, use_cache: bool = True, cache: Path | None = None):
-        self.use_cache = use_cache
-        self.cache = cache or cache_dir()
+    def __init__(self, base: Path | None, cache: Cache):
+        self.cache = cache
         self.base: ParsedBtf | None = None
+        self.base_digest = ""
         if base is not None:
-            self.base = self._parse(_btf_bytes(_read(base), str(base)), str(base), None)
+            data = _read(base)
+            self.base_digest = hashlib.sha256(data).hexdigest()
+            self.base = _parse(_btf_bytes(data, str(base)), str(base), None)
 
-    def load(self, sources: list[str]) -> list[TargetKernel]:
-        kernels: list[TargetKernel] = []
-        for src in sources:
-            for blob in self._expand(Path(src)):
-                kernels.append(self._kernel(blob))
-        if not kernels:
+    def refs(self, sources: list[str]) -> list[KernelRef]:
+        refs = [ref for src in sources for ref in self._expand(Path(src))]
+        if not refs:
             raise AbiguardError(", ".join(sources), "no kernel BTF found")
-        return kernels
+        return refs
 
-    # --- sources --------------------------------------------------------------------------
-    def _expand(self, path: Path) -> Iterator[_Blob]:
+    def _ref(self, name: str, digest: str, raw: Callable[[], bytes]) -> KernelRef:
+        def load() -> TargetKernel:
+            parsed = _parse(raw(), name, self.base)
+            split = len(self.base.graph) if self.base is not None else 0
+            return TargetKernel(name, parsed.graph, parsed.strings, split)
+
+        return KernelRef(name, hashlib.sha256(f"{digest}:{self.base_digest}".encode()).hexdigest(), load)
+
+    def _expand(self, path: Path) -> Iterator[KernelRef]:
         if not path.exists():
             raise AbiguardError(path, "no such file or directory")
         if path.is_dir():
@@ -78,107 +84,66 @@ class KernelLoader:
         elif _is_archive(path):
             yield from self._archive(path)
         else:
-            yield _Blob(str(path), _read(path))
+            data = _read(path)
+            yield self._ref(str(path), hashlib.sha256(data).hexdigest(), lambda: _btf_bytes(data, str(path)))
 
-    def _archive(self, path: Path) -> Iterator[_Blob]:
+    def _archive(self, path: Path) -> Iterator[KernelRef]:
         data = _read(path)
-        digest = hashlib.sha256(data).hexdigest()
-        manifest = self._cache_get(f"tar-{digest}-{CACHE_FORMAT}")
-        if isinstance(manifest, list) and all(isinstance(m, tuple) and len(m) == 2 for m in manifest):
-            # cached run: the member digests are enough to find the parsed kernels
-            for name, member_digest in manifest:
-                yield _Blob(f"{path}:{name}", b"sha256:" + member_digest.encode())
-            return
-        members: list[tuple[str, str]] = []
-        blobs: list[_Blob] = []
-        try:
-            with tarfile.open(fileobj=io.BytesIO(data), mode=_tar_mode(path)) as tar:
-                for m in tar:
-                    if not m.isfile():
-                        continue
-                    if m.size > _MAX_MEMBER:
-                        raise AbiguardError(path, f"archive member {m.name} is too large ({m.size} bytes)")
-                    f = tar.extractfile(m)
-                    if f is None:
-                        continue
-                    content = f.read()
-                    if content[:2] not in _BTF_MAGICS and content[:4] != b"\x7fELF":
-                        continue
-                    members.append((m.name, hashlib.sha256(content).hexdigest()))
-                    blobs.append(_Blob(f"{path}:{m.name}", content))
-        except (tarfile.TarError, lzma.LZMAError, EOFError, OSError) as e:
-            raise AbiguardError(path, f"cannot read archive: {' '.join(str(e).split())}") from None
-        if not blobs:
-            raise AbiguardError(path, "archive holds no BTF file")
-        for blob, (_, member_digest) in zip(blobs, members, strict=True):
-            if blob.data[:2] not in _BTF_MAGICS:
-                continue
-            self._cache_put(f"btf-{member_digest}", {"format": CACHE_FORMAT, "btf": blob.data})
-        self._cache_put(f"tar-{digest}-{CACHE_FORMAT}", members)
-        yield from blobs
+        key = f"tar-{hashlib.sha256(data).hexdigest()}"
+        manifest = self.cache.get(key)
+        if not (isinstance(manifest, list) and all(isinstance(m, tuple) and len(m) == 2 for m in manifest)):
+            members = _extract(path, data)
+            manifest = [(name, hashlib.sha256(content).hexdigest()) for name, content in members]
+            for (_, content), (_, digest) in zip(members, manifest, strict=True):
+                if content[:2] in _BTF_MAGICS:
+                    self.cache.put(f"btf-{digest}", content)
+            self.cache.put(key, manifest)
+        for name, digest in manifest:
+            yield self._ref(f"{path}:{name}", digest, self._member_loader(path, data, name, digest))
 
-    # --- parsing and the cache --------------------------------------------------------------
-    def _kernel(self, blob: _Blob) -> TargetKernel:
-        raw = self._raw_btf(blob)
-        parsed = self._parse(raw, blob.label, self.base)
-        split = len(self.base.graph) if self.base is not None else 0
-        return TargetKernel(blob.label, parsed.graph, parsed.strings, split)
+    def _member_loader(self, path: Path, data: bytes, name: str, digest: str) -> Callable[[], bytes]:
+        def raw() -> bytes:
+            cached = self.cache.get(f"btf-{digest}")
+            if isinstance(cached, bytes):
+                return cached
+            for member, content in _extract(path, data):  # the cache lost it: read the archive again
+                if member == name:
+                    return _btf_bytes(content, f"{path}:{name}")
+            raise AbiguardError(path, f"archive member {name} is gone")
 
-    def _raw_btf(self, blob: _Blob) -> bytes:
-        """The blob's raw BTF; archive members and ELF files come from the cache once extracted."""
-        if blob.data.startswith(b"sha256:"):
-            key = f"btf-{blob.data[7:].decode()}"
-        else:
-            if blob.data[:2] in _BTF_MAGICS:
-                return blob.data  # already raw: caching a copy would gain nothing
-            key = f"btf-{hashlib.sha256(blob.data).hexdigest()}"
-        entry = self._cache_get(key)
-        if isinstance(entry, dict) and entry.get("format") == CACHE_FORMAT and isinstance(entry.get("btf"), bytes):
-            return entry["btf"]
-        if blob.data.startswith(b"sha256:"):
-            raise _StaleManifest(blob.label)  # the manifest outlived its kernels: read the archive afresh
-        raw = _btf_bytes(blob.data, blob.label)
-        self._cache_put(key, {"format": CACHE_FORMAT, "btf": raw})
         return raw
 
-    def _parse(self, data: bytes, where: str, base: ParsedBtf | None) -> ParsedBtf:
-        from ..sources.btf import parse_btf
 
-        return parse_btf(data, where, base, None)
-
-    def _cache_get(self, key: str) -> object:
-        if not self.use_cache:
-            return None
-        try:
-            with (self.cache / key).open("rb") as f:
-                return pickle.load(f)
-        except Exception:  # a missing, truncated or foreign entry is rebuilt, never trusted
-            return None
-
-    def _cache_put(self, key: str, value: object) -> None:
-        if not self.use_cache:
-            return
-        try:
-            self.cache.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.cache, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.cache / key)
-        except OSError:
-            pass  # an unwritable cache only costs time
+def load_kernels(sources: list[str], base: Path | None = None, cache: Cache | None = None) -> list[KernelRef]:
+    """KernelRefs for every --kernel source, in the order given (directories sorted)."""
+    return KernelLoader(base, cache or Cache()).refs(sources)
 
 
-class _StaleManifest(Exception):
-    pass
+def _parse(data: bytes, where: str, base: ParsedBtf | None) -> ParsedBtf:
+    from ..sources.btf import parse_btf
+
+    return parse_btf(data, where, base, None)
 
 
-def load_kernels(sources: list[str], base: Path | None = None, use_cache: bool = True) -> list[TargetKernel]:
-    """TargetKernels for every --kernel source, in the order given (directories sorted)."""
-    loader = KernelLoader(base, use_cache)
+def _extract(path: Path, data: bytes) -> list[tuple[str, bytes]]:
+    """(member name, content) of every BTF or ELF file in the archive."""
+    out: list[tuple[str, bytes]] = []
     try:
-        return loader.load(sources)
-    except _StaleManifest:
-        return KernelLoader(base, use_cache=False).load(sources)
+        with tarfile.open(fileobj=io.BytesIO(data), mode=_tar_mode(path)) as tar:
+            for m in tar:
+                if not m.isfile():
+                    continue
+                if m.size > _MAX_MEMBER:
+                    raise AbiguardError(path, f"archive member {m.name} is too large ({m.size} bytes)")
+                f = tar.extractfile(m)
+                content = f.read() if f is not None else b""
+                if content[:2] in _BTF_MAGICS or content[:4] == b"\x7fELF":
+                    out.append((m.name, content))
+    except (tarfile.TarError, lzma.LZMAError, EOFError, OSError) as e:
+        raise AbiguardError(path, f"cannot read archive: {' '.join(str(e).split())}") from None
+    if not out:
+        raise AbiguardError(path, "archive holds no BTF file")
+    return out
 
 
 def _read(path: Path) -> bytes:

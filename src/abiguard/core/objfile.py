@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ class BpfObject:
     ext: BtfExt
     code: dict[str, Code]  # section name -> instructions
     big_endian: bool
+    digest: str  # sha256 of the file: the object's identity in the results cache
 
     def func_at(self, sec: ExtSection, insn_off: int) -> str:
         """Name of the BPF function (from func_info) whose body holds this instruction."""
@@ -82,7 +84,7 @@ def read_object(path: Path) -> BpfObject:
         for fi in s.func_info:
             if parsed.graph[fi.type_id].kind != Kind.FUNC:
                 raise AbiguardError(path, f"func_info in '{s.name}' names type [{fi.type_id}], not a FUNC")
-    return BpfObject(path, parsed.graph, ext, code, big)
+    return BpfObject(path, parsed.graph, ext, code, big, hashlib.sha256(raw).hexdigest())
 
 
 def _section_bytes(path: Path, sec: object, raw: bytes) -> bytes:
