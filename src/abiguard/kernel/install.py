@@ -143,20 +143,6 @@ def install_headers(files: Mapping[str, bytes], karch: str) -> InstalledHeaders:
     diagnostics: list[Diagnostic] = []
     raw: dict[str, tuple[str, str]] = {}  # installed path -> (source text, origin)
 
-    # include/uapi: every *.h in its subdirectories, minus no-export-headers.
-    no_export = set(_make_conditional_lists(text.get(f"{UAPI}/Kbuild", ""), karch, exists, "no-export-headers"))
-    for path in sorted(exists):
-        if path.startswith(UAPI + "/") and path.endswith(".h"):
-            rel = path[len(UAPI) + 1 :]
-            if "/" in rel and rel not in no_export:
-                raw[rel] = (text[path], path)
-    # include/generated/uapi: linux/version.h from the top Makefile's version numbers.
-    version = _makefile_version(files.get("Makefile", b"").decode("utf-8", "replace"))
-    if version is not None:
-        raw.setdefault("linux/version.h", (version_header(version), "generated: Makefile VERSION"))
-    else:
-        diagnostics.append(Diagnostic("Makefile", "no VERSION/PATCHLEVEL/SUBLEVEL: linux/version.h not generated"))
-
     # arch/<karch>/include/uapi: every *.h in its subdirectories (asm/).
     arch_uapi = f"arch/{karch}/include/uapi"
     arch_src: dict[str, tuple[str, str]] = {}
@@ -184,6 +170,22 @@ def install_headers(files: Mapping[str, bytes], karch: str) -> InstalledHeaders:
         else:
             reason = skipped.get(name, "no generator known for it")
             diagnostics.append(Diagnostic(f"{kbuild_path}", f"generated header asm/{name} skipped: {reason}"))
+    # include/uapi: every *.h in its subdirectories, minus no-export-headers.
+    # Its Kbuild tests for arch files in the source and in the generated dir (asm-generic wrappers).
+    exists |= {f"arch/{karch}/include/generated/uapi/{rel}" for rel in arch_gen}
+    no_export = set(_make_conditional_lists(text.get(f"{UAPI}/Kbuild", ""), karch, exists, "no-export-headers"))
+    for path in sorted(exists):
+        if path.startswith(UAPI + "/") and path.endswith(".h"):
+            rel = path[len(UAPI) + 1 :]
+            if "/" in rel and rel not in no_export:
+                raw[rel] = (text[path], path)
+    # include/generated/uapi: linux/version.h from the top Makefile's version numbers.
+    version = _makefile_version(files.get("Makefile", b"").decode("utf-8", "replace"))
+    if version is not None:
+        raw.setdefault("linux/version.h", (version_header(version), "generated: Makefile VERSION"))
+    else:
+        diagnostics.append(Diagnostic("Makefile", "no VERSION/PATCHLEVEL/SUBLEVEL: linux/version.h not generated"))
+
     raw.update(arch_gen)
     raw.update(arch_src)  # a source header wins over a generated one of the same name
 

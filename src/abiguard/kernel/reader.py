@@ -87,6 +87,7 @@ def _code_digest() -> str:
     from ..sources import headers
 
     h = hashlib.sha256(__version__.encode())
+    h.update(Path(codec.__file__).read_bytes())
     for path in sorted(Path(headers.__file__).parent.glob("*.py")):
         if path.name.startswith(("clang_", "headers", "merge")):
             h.update(path.read_bytes())
@@ -210,16 +211,36 @@ def _split(job: Job, unit: object) -> list[Job]:
     return [replace(job, roots=job.roots[:half]), replace(job, roots=job.roots[half:])]
 
 
-def _failure(job: Job, unit: object) -> Diagnostic:
-    """One line for a header that does not compile on its own for this target."""
+def _failure(job: Job, unit: object) -> tuple[str, str]:
+    """(header, why) for a header that does not compile on its own for this target; a missing libc
+    header is named as `<name>` so headers failing for the same reason can share one line."""
     diags: Sequence[Diagnostic] = getattr(unit, "diagnostics", ())
     first = diags[0] if diags else Diagnostic(job.roots[0], "unknown error")
     m = _NOT_FOUND.search(first.message)
-    if m:
-        why = f"needs <{m.group(1)}>, a libc header abiguard does not provide (add its directory with -I)"
-    else:
-        why = f"does not compile: {first}"
-    return Diagnostic(job.roots[0], f"{job.target.name}: skipped, {why}")
+    return job.roots[0], f"<{m.group(1)}>" if m else f"does not compile: {first}"
+
+
+def skip_diagnostics(label: str, target: Target, installed: InstalledHeaders,
+                     failures: Sequence[tuple[str, str]]) -> list[Diagnostic]:
+    """The headers left out for one target, one line per reason, every header named."""
+    out = []
+    listed = sorted(h for h in installed.no_test if not h.startswith("asm-generic/"))
+    if listed:
+        out.append(Diagnostic(label, f"{target.name}: {len(listed)} headers not parsed on their own, "
+                              f"usr/include/Makefile lists them in no-header-test (they do not compile in "
+                              f"userspace): {', '.join(listed)}"))
+    by_reason: dict[str, list[str]] = {}
+    for header, why in failures:
+        by_reason.setdefault(why, []).append(header)
+    for why, headers in sorted(by_reason.items()):
+        names = ", ".join(sorted(headers))
+        if why.startswith("<"):
+            msg = (f"{target.name}: {len(headers)} headers skipped, they include {why}, a libc header abiguard "
+                   f"does not provide (add a libc include directory with -I): {names}")
+        else:
+            msg = f"{target.name}: skipped {names}: {why}"
+        out.append(Diagnostic(label, msg))
+    return out
 
 
 @dataclass
@@ -230,7 +251,7 @@ class _Plan:
     keys: dict[tuple[str, ...], str] = field(default_factory=dict)  # ok TUs: headers -> cache key
     units: dict[tuple[str, ...], object] = field(default_factory=dict)  # ok TUs already in memory
     jobs: dict[tuple[str, ...], Job] = field(default_factory=dict)
-    failures: list[Diagnostic] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
 
 
 def parse_installed(
@@ -357,10 +378,6 @@ class _Runner:
             graph = merge_units(units, plan.target, label)  # type: ignore[arg-type]
             if gkey is not None and self.cache is not None:
                 self.cache.put(gkey, codec.dump_graph(graph))
-        skipped = [
-            Diagnostic(h, f"{plan.target.name}: not parsed on its own: {why}")
-            for h, why in sorted(plan.installed.no_test.items())
-            if not h.startswith("asm-generic/")
-        ]
-        diagnostics = [*plan.installed.diagnostics, *skipped, *sorted(plan.failures, key=str), *graph.diagnostics]
+        skipped = skip_diagnostics(label, plan.target, plan.installed, plan.failures)
+        diagnostics = [*plan.installed.diagnostics, *skipped, *graph.diagnostics]
         return replace(graph, diagnostics=tuple(dict.fromkeys(diagnostics)))
