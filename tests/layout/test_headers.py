@@ -74,3 +74,34 @@ def test_the_2022_example_per_arch() -> None:
     offsets = {a: [m["offset"] for m in d["members"]] for a, d in by_arch.items()}
     assert offsets["aarch64"][1] == 272 and offsets["x86_64"][1] == 152
     assert by_arch["i386"]["align"] == 4 and by_arch["x86_64"]["align"] == 8
+
+
+def test_type_missing_on_some_arches_warns_and_shows_the_others() -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "user_pt_regs-2022" / "after"
+    if not example.exists():
+        pytest.skip("examples/user_pt_regs-2022 is not in this checkout")
+    proc = run_cli("layout", "user_pt_regs", str(example), "--arch", "x86_64,aarch64", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert "abiguard: warning: x86_64: no type named 'user_pt_regs'" in proc.stderr
+    data = json.loads(proc.stdout)  # one arch left: one object
+    assert data["arch"] == "aarch64" and data["members"][-1]["name"] == "orig_x0"
+    nowhere = run_cli("layout", "no_such_type", str(example), "--arch", "x86_64,aarch64")
+    assert nowhere.returncode == 2 and nowhere.stdout == ""
+
+
+def test_users_through_s390s_anonymous_typedef() -> None:
+    """s390 spells `typedef struct {...} user_pt_regs;`: its users are the anonymous struct's."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "user_pt_regs-2022" / "after"
+    if not example.exists():
+        pytest.skip("examples/user_pt_regs-2022 is not in this checkout")
+    proc = run_cli("users", "user_pt_regs", str(example), "--arch", "s390x,aarch64", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    s390x, aarch64 = json.loads(proc.stdout)
+    assert s390x["name"] == "typedef user_pt_regs" and aarch64["name"] == "struct user_pt_regs"
+    for data in (s390x, aarch64):
+        names = {u["name"] for u in data["by_value"]}
+        assert "bpf_perf_event_data" in names and "user_pt_regs" not in names
+        assert [u["name"] for u in data["by_pointer"]] == ["ptrace_regs_area"]
+    assert {u["path"] for u in s390x["by_value"]} >= {
+        "bpf_perf_event_data.regs (via typedef user_pt_regs, typedef bpf_user_pt_regs_t)"
+    }

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
+from ..errors import AbiguardError
 from .common import load_graphs, make_options, report_diagnostics, source_options, write_output
+
+if TYPE_CHECKING:
+    from ..model import TypeGraph
 
 
 @click.command()
@@ -43,7 +49,28 @@ def layout(
 
     graphs = load_graphs(source, arch, make_options(include, define, base, no_cache))
     report_diagnostics(graphs)
-    # resolve in every graph before printing anything: an unknown name is one error, no partial output
-    entries = [(g, g.resolve(type_name)) for g in graphs]
+    entries = resolve_everywhere(graphs, type_name)
     write_output(render_layout(entries, fmt, expand), output)
     return 0
+
+
+def resolve_everywhere(graphs: list[TypeGraph], type_name: str) -> list[tuple[TypeGraph, int]]:
+    """TYPE in every graph that has it; arches lacking it (an #ifdef'd struct) get a warning.
+
+    Resolving happens before anything is printed: a name found nowhere, or ambiguous anywhere,
+    is one error and no partial output.
+    """
+    found: list[tuple[TypeGraph, int]] = []
+    missing: list[tuple[TypeGraph, AbiguardError]] = []
+    for g in graphs:
+        try:
+            found.append((g, g.resolve(type_name)))
+        except AbiguardError as e:
+            if not e.message.startswith("no type"):
+                raise
+            missing.append((g, e))
+    if not found:
+        raise missing[0][1]
+    for g, e in missing:
+        click.echo(f"abiguard: warning: {g.target.name}: {e.message}", err=True)
+    return found

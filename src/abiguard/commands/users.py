@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from .common import load_graphs, make_options, report_diagnostics, source_options, write_output
+from .layout import resolve_everywhere
 
 if TYPE_CHECKING:
     from ..model import TypeGraph
@@ -38,7 +39,7 @@ def users(
 
     graphs = load_graphs(source, arch, make_options(include, define, base, no_cache))
     report_diagnostics(graphs)
-    entries = [(g, g.resolve(type_name)) for g in graphs]
+    entries = resolve_everywhere(graphs, type_name)
     results = [find_users(g, tid, containment_for(g)) for g, tid in entries]
     write_output(render_users(results, fmt), output)
     return 0

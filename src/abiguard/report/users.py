@@ -48,10 +48,15 @@ def _listed(graph: TypeGraph, reaches: Sequence[Reach]) -> tuple[User, ...]:
 def find_users(graph: TypeGraph, type_id: int, containment: Containment | None = None) -> UsersResult:
     """Embedders of `type_id` and the types that reach it through exactly one pointer."""
     index = containment or Containment(graph)
-    target = graph[type_id]
-    name = graph.describe(type_id) if target.name else graph.c_name(type_id)
-    by_value = _listed(graph, index.embedders(type_id))
-    by_pointer = _listed(graph, index.pointer_users(type_id, max_pointers=1))
+    name = graph.describe(type_id) if graph[type_id].name else graph.c_name(type_id)
+    query = type_id
+    behind = graph.strip(type_id)
+    if graph[type_id].kind == Kind.TYPEDEF and graph[behind].kind in COMPOSITE_KINDS and not graph[behind].name:
+        # `typedef struct {...} foo;` (s390's user_pt_regs): the typedef is the struct's only name,
+        # and the struct is what members hold, with or without the typedef
+        query = behind
+    by_value = _listed(graph, [r for r in index.embedders(query) if r.user != type_id])
+    by_pointer = _listed(graph, [r for r in index.pointer_users(query, max_pointers=1) if r.user != type_id])
     return UsersResult(graph.target.name, name, by_value, by_pointer)
 
 
