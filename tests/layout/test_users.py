@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from abiguard.commands.users import containment_for
 from abiguard.model import TypeGraph
 from abiguard.model.containment import Containment
 from abiguard.report.users import find_users, render_users
+from abiguard.sources.btf_refs import containment_for
 
 from .conftest import run_cli
 

@@ -122,9 +122,9 @@ def test_cli_text_default_source_is_kernel_btf(vmlinux_btf: Path) -> None:
 
 def test_users_of_the_bpf_register_set_on_the_kernel(kernel_graph: TypeGraph) -> None:
     """Who embeds the register set behind bpf_user_pt_regs_t (pt_regs on x86, user_pt_regs on arm64)."""
-    from abiguard.commands.users import containment_for
     from abiguard.report.layout import build_layout, layout_json
     from abiguard.report.users import find_users
+    from abiguard.sources.btf_refs import containment_for
 
     regs = kernel_graph.strip(kernel_graph.resolve("bpf_user_pt_regs_t"))
     result = find_users(kernel_graph, regs, containment_for(kernel_graph))

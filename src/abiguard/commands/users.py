@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from .common import load_graphs, make_options, report_diagnostics, source_options, write_output
 from .layout import resolve_everywhere
-
-if TYPE_CHECKING:
-    from ..model import TypeGraph
-    from ..model.containment import Containment
 
 
 @click.command()
@@ -33,9 +27,17 @@ def users(
 ) -> int:
     """List every type embedding TYPE by value (transitively) and those reaching it only via a pointer.
 
-    SOURCE defaults to the running kernel's BTF (/sys/kernel/btf/vmlinux).
+    SOURCE defaults to the running kernel's BTF (/sys/kernel/btf/vmlinux). Embedders come with the
+    member path (`bpf_perf_event_data.regs (via typedef bpf_user_pt_regs_t)`): their layout changes
+    when TYPE's does. Pointer users hold a pointer to TYPE, or embed something that does (one pointer
+    on the way); a layout change of TYPE does not move their members.
+
+    \b
+    JSON, one object per arch (a list for several arches):
+      {arch, name, by_value: [{kind, name, path}], by_pointer: [{kind, name, path}]}
     """
     from ..report.users import find_users, render_users
+    from ..sources.btf_refs import containment_for
 
     graphs = load_graphs(source, arch, make_options(include, define, base, no_cache))
     report_diagnostics(graphs)
@@ -44,14 +46,3 @@ def users(
     write_output(render_users(results, fmt), output)
     return 0
 
-
-def containment_for(graph: TypeGraph) -> Containment:
-    """The containment index; for BTF read from the raw type words (kernel BTF: no full decode)."""
-    from ..model.containment import Containment
-    from ..sources.btf_types import BtfTypes
-
-    if isinstance(graph.types, BtfTypes):
-        from ..sources.btf_refs import reference_users
-
-        return Containment(graph, users=reference_users(graph.types))
-    return Containment(graph)

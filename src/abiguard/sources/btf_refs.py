@@ -7,6 +7,8 @@ Records reached later through the index are still decoded and checked by BtfType
 
 from __future__ import annotations
 
+from ..model import TypeGraph
+from ..model.containment import Containment
 from .btf_kinds import VLEN_MASK
 from .btf_types import BtfTypes
 
@@ -49,3 +51,11 @@ def reference_users(btf: BtfTypes) -> dict[int, list[int]]:
             for at in range(w + 4, w + 4 + 2 * (info & VLEN_MASK), 2):
                 add(words[at], tid)
     return users
+
+
+def containment_for(graph: TypeGraph) -> Containment:
+    """The containment index of any graph; for BTF built from the raw type words (~0.2 s on vmlinux
+    instead of seconds decoding every record). For commands: the comparer never reads files."""
+    if isinstance(graph.types, BtfTypes):
+        return Containment(graph, users=reference_users(graph.types))
+    return Containment(graph)
