@@ -308,3 +308,13 @@ def test_unclosed_brace_does_not_swallow_later_headers(tmp_path: Path) -> None:
     assert g.constants["AFTER_SIZE"].value == 8
     assert any("a_open.h" in d.location for d in g.diagnostics)
     assert not any("b_after.h" in d.location for d in g.diagnostics)
+
+
+def test_macro_that_derails_the_parser_does_not_lose_later_constants(tmp_path: Path) -> None:
+    """DERAIL expands to `{`, opening a statement expression that would swallow later declarations."""
+    (tmp_path / "m.h").write_text(
+        "#define BEFORE 1\n#define LB {\n#define DERAIL LB\n#define AFTER1 11\n#define AFTER2 (AFTER1 * 2)\n"
+    )
+    (g,) = read_headers([tmp_path], [TARGETS["riscv64"]], SourceOptions())
+    assert {n: c.value for n, c in g.constants.items()} == {"BEFORE": 1, "AFTER1": 11, "AFTER2": 22}
+    assert g.constants["AFTER2"].location == "m.h:5"

@@ -5,7 +5,8 @@ How validation stays complete yet cheap:
 - a type is decoded on first access, which checks its own ids, string offsets and values, then walks
   what it reaches to reject cycles that C cannot express (see `_check`), and checks the kinds of the
   records it points at (FUNC -> FUNC_PROTO ...). Anything a command can reach from a type it was
-  handed is therefore checked; `validate_all()` does the same for every id (tests, whole-file commands).
+  handed is therefore checked; `validate_all()` does the same for every id in one bulk pass (tests,
+  whole-file commands), and a caller that has touched thousands of ids one by one is switched to it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ _WHITE, _GREY, _BLACK = 0, 1, 2
 MAX_DEPTH = 128
 # After this many name look-ups a full name index is cheaper than searching the string section each time.
 _LOOKUPS_BEFORE_INDEX = 16
+# Each string hit costs one scan of all records' name offsets; past this many, index the offsets once.
+_SCANS_BEFORE_INDEX = 8
+# After this many types checked one by one, check the whole file in one bulk pass instead.
+_CHECKS_BEFORE_BULK = 5000
 
 
 @contextmanager
@@ -82,6 +87,7 @@ class BtfTypes(Sequence[Type]):
         self._name_index: dict[str, list[int]] | None = None
         self._lookups = 0
         self._all_valid = False
+        self._lazy_checks = 0
 
     # --- Sequence ---------------------------------------------------------------------
     def __len__(self) -> int:
@@ -166,6 +172,11 @@ class BtfTypes(Sequence[Type]):
         Consumers recurse either by value (stopping at pointers) or by spelling (stopping at tags).
         """
         local = tid - self.first_id
+        self._lazy_checks += 1
+        if self._lazy_checks > _CHECKS_BEFORE_BULK and not self._all_valid:
+            # A caller walking most of the file (diff, users): the bulk pass is several times cheaper.
+            self.validate_all()
+            return self._ready[local]  # type: ignore[return-value]
         t = self.decoded(tid)
         for rule in (0, 1):
             if self._colors[rule][local] != _BLACK:
@@ -358,8 +369,14 @@ class BtfTypes(Sequence[Type]):
             own = self._name_index.get(name, [])
         else:
             own = []
-            for off in self._string_hits(name.encode("utf-8", "surrogateescape") + b"\0"):
-                own.extend(self._ids_with_name_off(off))
+            hits = self._string_hits(name.encode("utf-8", "surrogateescape") + b"\0")
+            if len(hits) > _SCANS_BEFORE_INDEX:  # short names end many strings ("id" in "pid", "uid" ...)
+                by_off = self._name_offsets()
+                for off in hits:
+                    own.extend(by_off.get(off, ()))
+            else:
+                for off in hits:
+                    own.extend(self._ids_with_name_off(off))
         found = self.base.ids_named(name) if self.base is not None else []
         result = found + sorted(own) if own else found
         if self._name_index is None and len(self._named) < 4096:  # repeat look-ups (resolve) stay cheap

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from clang.cindex import CursorKind, Diagnostic, Index
+from clang.cindex import CursorKind, Diagnostic, Index, TranslationUnit
 
 from ..model.types import Constant
-from .clang_lib import PARSE_OPTIONS, evaluate_int
+from .clang_lib import PARSE_OPTIONS, FileNames, children, evaluate_int
 
 _PREFIX = "__abg_c_"
+_VAR_DECL = frozenset({CursorKind.VAR_DECL.value})
 # Characters that could end the generated declaration early and derail the parse of the ones after
 # it; a double quote means a string literal, never an integer.
 _UNSAFE = re.compile(rb'[;{}#"]')
@@ -23,6 +24,28 @@ class MacroCandidate:
 
     name: str
     location: str
+
+
+_NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+# Comments are not part of a macro body; one may start on the #define line and end lines later.
+_COMMENT = re.compile(rb"/\*.*?(?:\*/|\Z)|//[^\n]*", re.S)
+_CONTINUED_LINE = re.compile(rb"(?:[^\n]*\\\r?\n)*[^\n]*")
+
+
+def object_like_macro(text: bytes, start: int) -> tuple[str, bytes] | None:
+    """(name, body) of the #define whose name starts at byte `start`; None if it is function-like.
+
+    Read from the file text: cheaper than asking libclang for tokens, and C11 6.10.3p3 makes a
+    macro function-like exactly when `(` follows its name with no space between.
+    """
+    m = _NAME.match(text, start)
+    if m is None:
+        return None
+    end = m.end()
+    if text[end:end + 1] == b"(":
+        return None
+    body = _CONTINUED_LINE.match(text, end)
+    return m[0].decode(), _COMMENT.sub(b" ", body[0] if body else b"")
 
 
 def macro_body_ok(body: bytes) -> bool:
@@ -54,15 +77,43 @@ def _generated(text: str, names: Sequence[str], indices: Sequence[int]) -> tuple
     return body + decls, first_line
 
 
-def _failed_lines(diagnostics: Sequence[Diagnostic], filename: str, first_line: int) -> set[int]:
-    lines = set()
+# The parse error after which the parser is back on track at the same line's `;`: a macro naming a
+# type. Any other (e.g. a `{` from a nested macro opening a statement expression) might have
+# swallowed the lines that follow without a word.
+_CONTAINED = ("expected expression",)
+
+
+def _failures(diagnostics: Sequence[Diagnostic], filename: str, first_line: int) -> dict[int, bool]:
+    """Generated line -> whether every error on it is contained (cannot disturb later lines)."""
+    lines: dict[int, bool] = {}
     for d in diagnostics:
         if d.severity < Diagnostic.Error:
             continue
         loc = d.location
-        if loc.file is not None and loc.file.name == filename and loc.line >= first_line:
-            lines.add(loc.line - first_line)
+        if loc.file is None or loc.file.name != filename or loc.line < first_line:
+            continue
+        contained = d.category_name != "Parse Issue" or d.spelling in _CONTAINED
+        pos = loc.line - first_line
+        lines[pos] = lines.get(pos, True) and contained
     return lines
+
+
+def _values(tu: TranslationUnit, filename: str, first_line: int, indices: Sequence[int],
+            keep: Callable[[int], bool], candidates: Sequence[MacroCandidate]) -> dict[str, Constant]:
+    """Evaluated generated declarations at the line positions `keep` accepts."""
+    values: dict[str, Constant] = {}
+    names = FileNames()
+    for cursor in children(tu.cursor, _VAR_DECL):
+        file, line, _ = names.cursor_start(cursor)
+        # Generated declarations sit one per line, in candidate order, after the TU's own text.
+        pos = line - first_line
+        if file != filename or not 0 <= pos < len(indices) or not keep(pos):
+            continue
+        value = evaluate_int(cursor)
+        if value is not None:
+            c = candidates[indices[pos]]
+            values[c.name] = Constant(c.name, value, c.location)
+    return values
 
 
 def evaluate_macros(
@@ -75,38 +126,29 @@ def evaluate_macros(
 ) -> dict[str, Constant]:
     """Values of the candidates that are integer constant expressions after all of `text` is read.
 
-    Candidates that fail to compile are dropped and the TU parsed once more without them, so one
-    bad macro cannot disturb the others.
+    Candidates that fail to compile are dropped. If one failed in a way that might have derailed
+    the parser (a parse error other than a plain "expected expression"), the candidates after it
+    are parsed once more without the failed ones, so one bad macro cannot disturb the others.
     """
     if not candidates:
         return {}
-    names = [c.name for c in candidates]
-    indices = list(range(len(candidates)))
-    tu = None
-    for _attempt in range(2):
-        source, first_line = _generated(text, names, indices)
+    macro_names = [c.name for c in candidates]
+
+    def parse(indices: Sequence[int]) -> tuple[TranslationUnit, int]:
+        source, first_line = _generated(text, macro_names, indices)
         tu = index.parse(filename, args=list(args), unsaved_files=[(filename, source), *unsaved],
-                          options=PARSE_OPTIONS)
-        failed = _failed_lines(tu.diagnostics, filename, first_line)
-        if not failed:
-            break
-        indices = [i for pos, i in enumerate(indices) if pos not in failed]
-        if not indices:
-            return {}
-    else:
-        # Still failing after the retry: keep only declarations that compiled cleanly.
-        indices = [i for pos, i in enumerate(indices) if pos not in failed]
-    wanted = set(indices)
-    values: dict[str, Constant] = {}
-    assert tu is not None
-    for cursor in tu.cursor.get_children():
-        if cursor.kind != CursorKind.VAR_DECL or not cursor.spelling.startswith(_PREFIX):
-            continue
-        i = int(cursor.spelling[len(_PREFIX):])
-        if i not in wanted:
-            continue
-        value = evaluate_int(cursor)
-        if value is not None:
-            c = candidates[i]
-            values[c.name] = Constant(c.name, value, c.location)
+                         options=PARSE_OPTIONS)
+        return tu, first_line
+
+    indices = list(range(len(candidates)))
+    tu, first_line = parse(indices)
+    failed = _failures(tu.diagnostics, filename, first_line)
+    risky = min((pos for pos, contained in failed.items() if not contained), default=len(indices))
+    values = _values(tu, filename, first_line, indices, lambda pos: pos < risky and pos not in failed, candidates)
+    retry = [i for pos, i in enumerate(indices) if pos > risky and pos not in failed]
+    del tu
+    if retry:
+        tu, first_line = parse(retry)
+        failed = _failures(tu.diagnostics, filename, first_line)
+        values.update(_values(tu, filename, first_line, retry, lambda pos: pos not in failed, candidates))
     return values

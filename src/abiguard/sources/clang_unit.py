@@ -14,14 +14,14 @@ from ..errors import AbiguardError
 from ..model import Target
 from ..model.graph import Diagnostic as GraphDiagnostic
 from ..model.types import Constant, Type
-from .clang_constants import MacroCandidate, evaluate_macros, macro_body_ok
+from .clang_constants import MacroCandidate, evaluate_macros, macro_body_ok, object_like_macro
 from .clang_lib import (
     BUILTIN_INCLUDE,
     BUILTIN_PREFIX,
     PARSE_OPTIONS,
     FileNames,
+    children,
     compiler_args,
-    is_function_like_macro,
     new_index,
 )
 from .clang_types import TypeBuilder
@@ -31,6 +31,7 @@ _TYPE_DECLS = frozenset(k.value for k in (
     CursorKind.FUNCTION_DECL,
 ))
 _MACRO_DEFINITION = CursorKind.MACRO_DEFINITION.value
+_WANTED = _TYPE_DECLS | {_MACRO_DEFINITION}
 
 
 @dataclass(frozen=True)
@@ -189,21 +190,25 @@ def parse_unit(
     sources = _SourceTexts(contents)
     candidates: dict[str, MacroCandidate] = {}
     names = locator.names
-    for cursor in tu.cursor.get_children():
-        kind = cursor._kind_id
-        if kind == _MACRO_DEFINITION:
-            file, line, start, end = names.cursor_extent(cursor)
-            if file is None or is_function_like_macro(cursor):
+    norm_cache: dict[str, str] = {}
+    for cursor in children(tu.cursor, _WANTED):
+        if cursor._kind_id == _MACRO_DEFINITION:
+            file, line, start = names.cursor_start(cursor)
+            if file is None:
                 continue
-            path = _norm(file)
+            path = norm_cache.get(file)
+            if path is None:
+                path = norm_cache[file] = _norm(file)
             if path.startswith(builtin_dir):
                 continue  # from our freestanding headers: not the source's constants
-            name = cursor.spelling
+            macro = object_like_macro(sources.get(path), start)
+            if macro is None:
+                continue
+            name, body = macro
             candidates.pop(name, None)  # a redefinition: the last one counts, in its order
-            body = sources.get(path)[start + len(name):end]
             if macro_body_ok(body):
                 candidates[name] = MacroCandidate(name, f"{locator.file(file)}:{line}")
-        elif kind in _TYPE_DECLS and names.cursor_start(cursor)[0] is not None:
+        elif names.cursor_start(cursor)[0] is not None:
             builder.add_declaration(cursor)
     types = builder.finish()
 
