@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from abiguard.model.containment import Containment
 from abiguard.report.users import find_users, render_users
 from abiguard.sources.btf_refs import containment_for
 
-from .conftest import run_cli
+from .conftest import require_tool, run_cli
 
 # The 2022 story: user_pt_regs reaches the BPF context struct through a typedef; plus deeper,
 # anonymous, array and pointer users, and a global variable holding it.
@@ -115,3 +116,33 @@ def test_kernel_index_matches_generic(vmlinux_btf: Path) -> None:
     for name in ("struct pt_regs", "struct list_head", "struct sk_buff"):
         tid = graph.resolve(name)
         assert find_users(graph, tid, fast) == find_users(graph, tid, generic)
+
+
+def test_split_btf_users_span_base_and_split(tmp_path: Path) -> None:
+    """Module-style split BTF (pahole --btf_base): users found in the base and in the split part."""
+    gcc, pahole = require_tool("gcc"), require_tool("pahole")
+    common = "struct regs { unsigned long r[4]; };\nstruct base_holder { struct regs r; int x; };\n"
+    (tmp_path / "a.c").write_text(common + "struct base_holder bh;\n")
+    (tmp_path / "b.c").write_text(
+        common + "struct mod_user { struct base_holder h; struct regs *p; };\n"
+        "struct mod_ptr { struct regs *q; };\nstruct mod_user mu; struct mod_ptr mp;\n"
+    )
+    for name in ("a", "b"):
+        subprocess.run([gcc, "-g", "-c", f"{name}.c", "-o", f"{name}.o"], cwd=tmp_path, check=True)
+    subprocess.run([pahole, "--btf_encode_detached=base.btf", "a.o"], cwd=tmp_path, check=True)
+    subprocess.run([pahole, "--btf_encode_detached=mod.btf", "--btf_base=base.btf", "b.o"], cwd=tmp_path,
+                   check=True)
+    from abiguard.sources.btf import read_btf_file
+
+    def load() -> TypeGraph:
+        return read_btf_file(tmp_path / "mod.btf", base=read_btf_file(tmp_path / "base.btf"))
+
+    graph = load()
+    tid = graph.resolve("struct regs")
+    assert tid < graph.resolve("struct mod_user")  # regs lives in the base, mod_user in the split part
+    result = find_users(graph, tid, containment_for(graph))
+    assert result == find_users(graph, tid, Containment(load()))
+    assert {u.name: u.path for u in result.by_value} == {
+        "base_holder": "base_holder.r", "mod_user": "mod_user.h.r"
+    }  # (pahole encodes no global variables of plain objects)
+    assert {u.name for u in result.by_pointer} == {"mod_ptr"}
