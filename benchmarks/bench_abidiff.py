@@ -212,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--case", default="", help="run only cases whose name contains this")
     args = ap.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress shows when piped
     if shutil.which("abidiff") is None:
         print("abidiff not found (Debian abigail-tools; run scripts/setup.sh)", file=sys.stderr)
         return 2

@@ -84,24 +84,23 @@ def _build_btf(c_text: str, work: Path, name: str) -> tuple[Path, Path]:
     return btf, obj
 
 
-def _timed(cmd: Sequence[str], repeat: int) -> tuple[float, subprocess.CompletedProcess[str]]:
-    times, proc = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        proc = _run(cmd)
-        times.append(time.perf_counter() - t0)
-    assert proc is not None
-    return statistics.median(times), proc
-
-
-def _peak_rss_mb(cmd: Sequence[str]) -> float | None:
-    """Peak RSS of one run, via GNU time where installed."""
+def _measure(cmd: Sequence[str], repeat: int) -> tuple[float, float | None, subprocess.CompletedProcess[str]]:
+    """Median wall time and peak RSS (MB, via GNU time when installed) of `repeat` whole-process runs."""
     gnu_time = Path("/usr/bin/time")
-    if not gnu_time.exists():
-        return None
-    proc = _run([str(gnu_time), "-f", "%M", *cmd])
-    last = proc.stderr.strip().splitlines()[-1:] or [""]
-    return int(last[0]) / 1024 if last[0].isdigit() else None
+    times: list[float] = []
+    peaks: list[float] = []
+    proc = None
+    with tempfile.TemporaryDirectory() as tmp:
+        rss_file = Path(tmp) / "rss"
+        for _ in range(repeat):
+            full = [str(gnu_time), "-f", "%M", "-o", str(rss_file), *cmd] if gnu_time.exists() else list(cmd)
+            t0 = time.perf_counter()
+            proc = _run(full)
+            times.append(time.perf_counter() - t0)
+            if rss_file.exists() and rss_file.read_text().strip().isdigit():
+                peaks.append(int(rss_file.read_text().strip()) / 1024)
+    assert proc is not None
+    return statistics.median(times), max(peaks) if peaks else None, proc
 
 
 def _summary(proc: subprocess.CompletedProcess[str]) -> str:
@@ -120,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--vmlinux", default="/sys/kernel/btf/vmlinux")
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress shows when piped
     vmlinux = Path(args.vmlinux)
     for tool in ("bpftool", "gcc", "pahole"):
         if shutil.which(tool) is None:
@@ -149,8 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         for label, old, new in runs:
             cmd = [str(ABIGUARD), "diff", str(old), str(new), "--format", "json"]
-            secs, proc = _timed(cmd, args.repeat)
-            rss = _peak_rss_mb(cmd)
+            secs, rss, proc = _measure(cmd, args.repeat)
             mem = f", peak {rss:.0f} MB" if rss is not None else ""
             ok = "within" if secs < GOAL_SECONDS else "OVER"
             print(f"abiguard diff  {label}")
@@ -158,8 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f" {_summary(proc)}")
         if shutil.which("abidiff"):
             cmd = ["abidiff", "--non-reachable-types", str(old_obj), str(new_obj)]
-            secs, proc = _timed(cmd, 1)
-            rss = _peak_rss_mb(cmd)
+            secs, rss, proc = _measure(cmd, 1)
             mem = f", peak {rss:.0f} MB" if rss is not None else ""
             summary = next((ln for ln in proc.stdout.splitlines() if ln.startswith("Unreachable types summary")), "")
             print("abidiff --non-reachable-types on the DWARF of the same two objects (anchor)")
