@@ -28,10 +28,10 @@ def test_load_size_adjustment(bpf_prog, kernel_btf):
     kern = kernel_btf(SIZES_KERNEL, ["struct sizes"], name="sizes")
     rc, doc = core_json(obj, "--kernel", kern, "--no-cache")
     rs = {r["path"]: r for r in relos(doc)}
-    assert rs["p->uval"]["status"] == "ok"
-    assert rs["p->ptr"]["status"] == "ok"
-    assert rs["p->sval"]["status"] == "poisoned" and rs["p->sval"]["target"]
-    assert "size" in rs["p->sval"]["reason"]
+    assert rs["s->uval"]["status"] == "ok"
+    assert rs["s->ptr"]["status"] == "ok"
+    assert rs["s->sval"]["status"] == "poisoned" and rs["s->sval"]["target"]
+    assert "size" in rs["s->sval"]["reason"]
     assert rc == 1
 
 

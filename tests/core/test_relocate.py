@@ -122,7 +122,7 @@ def test_perf_event_sample_period(bpf_prog, kernel_btf, target):
     for kern, defs, uses in ((old, S390_OLD, S390_USES), (arm, ARM64, ARM64_USES)):
         (r,) = relos(doc, str(kern))
         assert r["kind"] == "FIELD_BYTE_OFFSET" and r["status"] == "ok"
-        assert r["path"] == "p->sample_period"
+        assert r["path"] == "ctx->sample_period"  # named as the source line spells it
         assert [r["value"]] == _self_values(bpf_prog, kernel_btf, defs, body, uses, target)
 
 
@@ -456,12 +456,12 @@ def test_candidate_pruning_order(bpf_prog, kernel_btf, order):
     rs = {r["path"]: r for r in relos(doc)}
     if order == "prunes_first":
         assert rc == 0
-        assert len(rs["p->only_a"]["candidates"]) == 2  # both flavors looked at first...
-        assert len(rs["p->val"]["candidates"]) == 1  # ...then only the one that matched is left
-        assert "conf___a" in rs["p->val"]["target"]
+        assert len(rs["c->only_a"]["candidates"]) == 2  # both flavors looked at first...
+        assert len(rs["c->val"]["candidates"]) == 1  # ...then only the one that matched is left
+        assert "conf___a" in rs["c->val"]["target"]
     else:
         assert rc == 1
-        assert rs["p->val"]["status"] == "error" and rs["p->val"]["reason"].startswith("ambiguous candidates")
+        assert rs["c->val"]["status"] == "error" and rs["c->val"]["reason"].startswith("ambiguous candidates")
 
 
 ARRAYS_KERNEL = """
@@ -492,10 +492,10 @@ def test_arrays_flex_arrays_and_kind_changes(bpf_prog, kernel_btf):
     rc, doc = core_json(obj, "--kernel", kern, "--no-cache")
     assert rc == 1
     rs = {r["path"]: r for r in relos(doc)}
-    assert rs["p->arr[5]"]["status"] == "poisoned"
-    assert rs["p->arr[5]"]["reason"].startswith("offset out of range: index 5")
-    assert rs["p->x"]["reason"].startswith("incompatible member type: member 'x' of struct kind_change")
+    assert rs["a->arr[5]"]["status"] == "poisoned"
+    assert rs["a->arr[5]"]["reason"].startswith("offset out of range: index 5")
+    assert rs["k->x"]["reason"].startswith("incompatible member type: member 'x' of struct kind_change")
     body = """SEC("kprobe/x") int f(struct arrs *a) { return a->wide[7] + a->data[3]; }
         SEC("kprobe/y") int g(struct kind_change *k) { return k->y; }"""
     want = _self_values(bpf_prog, kernel_btf, ARRAYS_KERNEL, body, ["struct arrs", "struct kind_change"])
-    assert [rs["p->wide[7]"]["value"], rs["p->data[3]"]["value"], rs["p->y"]["value"]] == want
+    assert [rs["a->wide[7]"]["value"], rs["a->data[3]"]["value"], rs["k->y"]["value"]] == want

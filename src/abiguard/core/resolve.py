@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -333,7 +334,7 @@ def resolve_relo(
         local = parse_spec(lg, relo.type_id, relo.access, relo.kind)
     except SpecError as e:
         return _with(base, status=Status.ERROR, reason=f"cannot parse the local access spec: {e}")
-    base.path = c_path(local)
+    base.path = _name_pointer(c_path(local), line)
     named = [a for a in local.accessors if a.name is not None]
     if relo.kind.is_field and named:
         base.member = f"{lg.describe(named[-1].type_id)} member {named[-1].name}"
@@ -342,6 +343,16 @@ def resolve_relo(
         return _resolve(ctx, base, local, local_t.name, relo, code, tg)
     except SpecError as e:
         return _with(base, status=Status.ERROR, reason=str(e))
+
+
+def _name_pointer(path: str, line: LineInfo | None) -> str:
+    """`p->regs.orig_gpr2` becomes `ctx->regs.orig_gpr2` when the source line spells the access so."""
+    if line is None or not path.startswith("p->"):
+        return path
+    steps = [re.escape(part) for part in re.split(r"(\[\d+\]|\.)", path[3:]) if part and part != "."]
+    pattern = r"\b([A-Za-z_]\w*)\s*->\s*" + r"\s*\.?\s*".join(steps) + r"(?!\w)"
+    m = re.search(pattern, line.text)
+    return f"{m[1]}->{path[3:]}" if m else path
 
 
 def _with(r: ReloResult, **changes: object) -> ReloResult:
