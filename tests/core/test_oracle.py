@@ -19,6 +19,8 @@ from abiguard.sources.btf import read_btf_file
 from . import test_relocate as progs
 from .conftest import core_json, require_tool
 
+pytestmark = pytest.mark.slow  # bpftool runs once per object and kernel
+
 
 @dataclass
 class Libbpf:
