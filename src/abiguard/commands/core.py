@@ -21,7 +21,7 @@ from ..errors import AbiguardError
 @click.option("--base", type=click.Path(dir_okay=False), help="Base (vmlinux) BTF for module split BTF kernels.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Also show the value every successful relocation produces.")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the parsed-kernel cache.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache (archives, results).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here instead of stdout.")
 def core(
     objects: tuple[str, ...],

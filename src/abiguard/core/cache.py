@@ -23,9 +23,11 @@ def cache_dir() -> Path:
 
 @cache
 def code_digest() -> str:
-    """Digest of the resolver's own source, so results cached by other code are never reused."""
+    """Digest of the resolver's, BTF reader's and model's source: results of other code are never reused."""
     h = hashlib.sha256(str(CACHE_FORMAT).encode())
-    for p in sorted(Path(__file__).parent.glob("*.py")):
+    pkg = Path(__file__).parent.parent
+    files = [*pkg.glob("core/*.py"), *pkg.glob("sources/btf*.py"), *pkg.glob("model/*.py")]
+    for p in sorted(files):
         h.update(p.name.encode())
         h.update(p.read_bytes())
     return h.hexdigest()[:16]
