@@ -101,35 +101,42 @@ def scan_types(
 ) -> tuple[array, array]:
     """Word index and name offset of every record in the type section, checking kind and extent (vlen).
 
-    `fail_at(word_index, message)` builds the error; each record costs a few Python operations only.
+    `fail_at(word_index, message)` builds the error. This loop is the start-up cost of every command,
+    so each record costs a handful of operations: an unknown kind surfaces as a TypeError (None + int),
+    a cut record as an IndexError, and a record running past the end as the loop overshooting.
     """
     starts, names = array("I"), array("I")
     append, append_name = starts.append, names.append
-    info_words, elem_words = table.info_words, table.elem_words
+    fixed = tuple(None if iw is None else 3 + iw for iw in table.info_words)
+    elem_words = table.elem_words
     n = len(words)
     i = 0
-    while i < n:
-        if n - i < 3:
-            raise fail_at(i, f"truncated type record: {4 * (n - i)} bytes left, a record needs 12")
-        info = words[i + 1]
-        kind = (info >> 24) & MAX_KIND
-        iw = info_words[kind]
-        if iw is None:
-            if kind == Kind.VOID:
-                raise fail_at(i, "type record with kind 0 (only the implicit void has it)")
-            hint = " and the file has no layout section to size it" if not table.from_layout else ""
-            raise fail_at(i, f"unknown BTF kind {kind}{hint}")
-        size = 3 + iw + (info & VLEN_MASK) * elem_words[kind]
-        if size > n - i:
-            vlen = info & VLEN_MASK
-            raise fail_at(
-                i,
-                f"{_kind_name(kind)} record with vlen {vlen} needs {4 * size} bytes but only "
-                f"{4 * (n - i)} are left in the type section",
-            )
-        append(i)
-        append_name(words[i])
-        i += size
+    try:
+        while i < n:
+            info = words[i + 1]
+            kind = (info >> 24) & MAX_KIND
+            size = fixed[kind] + (info & VLEN_MASK) * elem_words[kind]  # type: ignore[operator]
+            append(i)
+            append_name(words[i])
+            i += size
+    except IndexError:
+        raise fail_at(i, f"truncated type record: {4 * (n - i)} bytes left, a record needs 12") from None
+    except TypeError:
+        kind = (words[i + 1] >> 24) & MAX_KIND
+        if kind == Kind.VOID:
+            raise fail_at(i, "type record with kind 0 (only the implicit void has it)") from None
+        hint = " and the file has no layout section to size it" if not table.from_layout else ""
+        raise fail_at(i, f"unknown BTF kind {kind}{hint}") from None
+    if i > n:
+        last = starts[-1]
+        info = words[last + 1]
+        kind, vlen = (info >> 24) & MAX_KIND, info & VLEN_MASK
+        needed = 4 * (i - last)
+        raise fail_at(
+            last,
+            f"{_kind_name(kind)} record with vlen {vlen} needs {needed} bytes but only "
+            f"{4 * (n - last)} are left in the type section",
+        )
     if type_len % 4:
         raise fail_at(n, f"type section length {type_len} is not a multiple of 4: truncated record")
     return starts, names

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clang.cindex import CursorKind, Diagnostic, Index, TranslationUnit
@@ -81,6 +81,7 @@ def _generated(text: str, names: Sequence[str], indices: Sequence[int]) -> tuple
 # type. Any other (e.g. a `{` from a nested macro opening a statement expression) might have
 # swallowed the lines that follow without a word.
 _CONTAINED = ("expected expression",)
+_PASSES = 3  # parses of the generated declarations at most (each derailing macro costs one)
 
 
 def _failures(diagnostics: Sequence[Diagnostic], filename: str, first_line: int) -> dict[int, bool]:
@@ -99,15 +100,15 @@ def _failures(diagnostics: Sequence[Diagnostic], filename: str, first_line: int)
 
 
 def _values(tu: TranslationUnit, filename: str, first_line: int, indices: Sequence[int],
-            keep: Callable[[int], bool], candidates: Sequence[MacroCandidate]) -> dict[str, Constant]:
-    """Evaluated generated declarations at the line positions `keep` accepts."""
+            keep: set[int], candidates: Sequence[MacroCandidate]) -> dict[str, Constant]:
+    """Evaluated generated declarations at the line positions in `keep`."""
     values: dict[str, Constant] = {}
     names = FileNames()
     for cursor in children(tu.cursor, _VAR_DECL):
         file, line, _ = names.cursor_start(cursor)
         # Generated declarations sit one per line, in candidate order, after the TU's own text.
         pos = line - first_line
-        if file != filename or not 0 <= pos < len(indices) or not keep(pos):
+        if file != filename or not 0 <= pos < len(indices) or pos not in keep:
             continue
         value = evaluate_int(cursor)
         if value is not None:
@@ -128,7 +129,7 @@ def evaluate_macros(
 
     Candidates that fail to compile are dropped. If one failed in a way that might have derailed
     the parser (a parse error other than a plain "expected expression"), the candidates after it
-    are parsed once more without the failed ones, so one bad macro cannot disturb the others.
+    are parsed again without it, so one bad macro cannot take the others down.
     """
     if not candidates:
         return {}
@@ -140,15 +141,18 @@ def evaluate_macros(
                          options=PARSE_OPTIONS)
         return tu, first_line
 
-    indices = list(range(len(candidates)))
-    tu, first_line = parse(indices)
-    failed = _failures(tu.diagnostics, filename, first_line)
-    risky = min((pos for pos, contained in failed.items() if not contained), default=len(indices))
-    values = _values(tu, filename, first_line, indices, lambda pos: pos < risky and pos not in failed, candidates)
-    retry = [i for pos, i in enumerate(indices) if pos > risky and pos not in failed]
-    del tu
-    if retry:
-        tu, first_line = parse(retry)
+    pending = list(range(len(candidates)))
+    values: dict[str, Constant] = {}
+    for attempt in range(_PASSES):
+        tu, first_line = parse(pending)
         failed = _failures(tu.diagnostics, filename, first_line)
-        values.update(_values(tu, filename, first_line, retry, lambda pos: pos not in failed, candidates))
+        risky = min((pos for pos, contained in failed.items() if not contained), default=len(pending))
+        end = len(pending) if attempt == _PASSES - 1 else risky
+        keep = {pos for pos in range(end) if pos not in failed}
+        values.update(_values(tu, filename, first_line, pending, keep, candidates))
+        # Everything after the derailing macro is parsed again without it, even lines that
+        # failed: their errors may have been the derailment's.
+        pending = pending[risky + 1:]
+        if not pending:
+            break
     return values
