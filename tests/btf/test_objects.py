@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from abiguard.errors import AbiguardError
 from abiguard.model import IntEncoding, Kind
 from abiguard.sources.btf import btf_from_elf, elf_section, parse_btf, read_btf, read_btf_file
 
@@ -113,6 +114,9 @@ def test_elf_section_helpers(kinds_object: Path, tmp_path: Path) -> None:
     name_off = strings.index(b"outer\0")
     assert parsed.string_at(name_off) == "outer"
     assert parsed.string_at(name_off + 2) == "ter"  # offsets may point into a string, as in BTF
+    for bad in (-1, len(strings), 1 << 40):
+        with pytest.raises(AbiguardError, match=rf"^raw: BTF string offset {bad} is"):
+            parsed.string_at(bad)
 
 
 def test_llvm_objcopy_dump_equals_our_section(kinds_object: Path, tmp_path: Path) -> None:

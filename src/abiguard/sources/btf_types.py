@@ -134,6 +134,8 @@ class BtfTypes(Sequence[Type]):
         if off < self.str_base:
             assert self.base is not None
             return self.base.string_at(off)
+        if off < 0:
+            raise LookupError("is negative")
         local = off - self.str_base
         data = self.own_strings
         if local >= len(data):
