@@ -131,11 +131,11 @@ class BtfTypes(Sequence[Type]):
         s = self._str_cache.get(off)
         if s is not None:
             return s
+        if off < 0:
+            raise LookupError("is negative")
         if off < self.str_base:
             assert self.base is not None
             return self.base.string_at(off)
-        if off < 0:
-            raise LookupError("is negative")
         local = off - self.str_base
         data = self.own_strings
         if local >= len(data):
