@@ -109,3 +109,31 @@ def test_bpfeb_object_with_explicit_target_mismatch(compile_c) -> None:
     with pytest.raises(AbiguardError, match=r"BTF is big-endian but the target x86_64 is little"):
         read_btf_file(obj, target=get_target("x86_64"))
     assert read_btf_file(obj, target=get_target("s390x")).target.name == "s390x"
+
+
+def test_vmlinux_style_elf(tmp_path: Path, vmlinux_btf: Path) -> None:
+    """A host ELF carrying the kernel's BTF in .BTF (as vmlinux does): x86-64 target, same types as raw."""
+    objcopy = _objcopy()
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        pytest.skip("no host C compiler")
+    src = tmp_path / "stub.c"
+    src.write_text("int stub;\n")
+    obj = tmp_path / "stub.o"
+    subprocess.run([cc, "-c", str(src), "-o", str(obj)], check=True)
+    elf = tmp_path / "vmlinux"
+    subprocess.run([objcopy, f"--add-section=.BTF={vmlinux_btf}", str(obj), str(elf)], check=True)
+    raw = read_btf_file(vmlinux_btf)
+    graph = read_btf_file(elf)
+    assert graph.target == raw.target
+    assert len(graph) == len(raw)
+    tid = graph.resolve("struct task_struct")
+    assert tid == raw.resolve("struct task_struct") and graph[tid] == raw[tid]
+    # Errors inside the section name the byte offset in the ELF file, not in the section.
+    data = bytearray(elf.read_bytes())
+    at = data.find(vmlinux_btf.read_bytes()[:64])
+    data[at] ^= 0xFF  # the magic
+    bad = tmp_path / "bad-vmlinux"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(AbiguardError, match=rf"bad-vmlinux: BTF header at byte {at}: bad magic"):
+        read_btf_file(bad)
