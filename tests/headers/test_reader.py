@@ -268,6 +268,8 @@ def test_directory_source_is_complete_and_deterministic(tmp_path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tag = name.replace("/", "_").replace(".", "_")
         path.write_text(f"struct s_{tag} {{ int v; }};\n")
+    (tmp_path / ".pc" / "old").mkdir(parents=True)
+    (tmp_path / ".pc" / "old" / "z.h").write_text("struct s_z_h { long stale; };\n")
     (tmp_path / "notes.txt").write_text("struct not_a_header { int x; };\n")
     (tmp_path / "code.c").write_text("struct not_a_header_either { int x; };\n")
     first = read_headers([tmp_path], [TARGETS["x86_64"]], SourceOptions())[0]

@@ -42,8 +42,14 @@ def collect_headers(paths: Sequence[Path], options: SourceOptions) -> HeaderSet:
         if not path.exists():
             raise AbiguardError(path, "no such file or directory")
         if path.is_dir():
+            # Hidden directories (.git, quilt's .pc with old copies of patched headers) are not the source.
             found = sorted(
-                (p for p in path.rglob("*.h") if p.is_file()), key=lambda p: p.relative_to(path).as_posix()
+                (
+                    p
+                    for p in path.rglob("*.h")
+                    if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                ),
+                key=lambda p: p.relative_to(path).as_posix(),
             )
             if not found:
                 raise AbiguardError(path, "no *.h headers in this directory")
