@@ -51,7 +51,11 @@ def core(
     objs = [read_object(Path(o)) for o in objects]
     cache = Cache(enabled=not no_cache)
     targets = load_kernels(sources, Path(base) if base else None, cache)
-    verdicts = [check_object(obj, k, cache) for obj in objs for k in targets]
+    by_kernel = []
+    for k in targets:  # kernel by kernel, so only one parsed kernel is alive at a time
+        by_kernel.append([check_object(obj, k, cache) for obj in objs])
+        k.release()
+    verdicts = [by_kernel[ki][oi] for oi in range(len(objs)) for ki in range(len(targets))]
     names = [str(o.path) for o in objs]
     labels = list(dict.fromkeys(k.name for k in targets))
     text = RENDERERS[fmt](verdicts, names, labels, verbose)

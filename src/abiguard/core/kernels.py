@@ -43,6 +43,10 @@ class KernelRef:
             self._loaded = self._loader()
         return self._loaded
 
+    def release(self) -> None:
+        """Drop the parsed kernel: a hundred kernels must not all stay in memory."""
+        self._loaded = None
+
 
 class KernelLoader:
     """Expands --kernel sources into KernelRefs, going through the cache for archives."""
