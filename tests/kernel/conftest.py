@@ -88,3 +88,34 @@ def uapi_repo(linux_source: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def kernel_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One abiguard cache shared by the kernel tests that only read (parses of 6.1 are reused)."""
     return tmp_path_factory.mktemp("abiguard-cache")
+
+
+MINI_ROOTS = ("linux/bpf_perf_event.h", "linux/stat.h", "linux/fs.h", "linux/time.h", "linux/ptrace.h",
+              "linux/perf_event.h", "linux/fcntl.h", "linux/signal.h", "linux/sched.h", "linux/stddef.h")
+
+
+def make_mini_tree(linux_source: Path, dest: Path, karch: str = "s390") -> Path:
+    """A small kernel tree cut from 6.1: a few linux/ headers, all of the arch's asm/ and asm-generic/,
+    and every header those include; enough to parse in seconds and still have several TUs."""
+    import re
+
+    from abiguard.kernel.install import install_headers
+    from abiguard.kernel.tree import read_tree
+
+    tree = read_tree(linux_source, None, [*COMMON_PATHS, *arch_paths(karch)])
+    inst = install_headers(tree.files, karch)
+    include = re.compile(r"^[ \t]*#[ \t]*include[ \t]*<([^>]+)>", re.M)
+    want = [h for h in inst.headers if h.startswith(("asm/", "asm-generic/"))] + list(MINI_ROOTS)
+    seen: set[str] = set()
+    while want:
+        h = want.pop()
+        if h in seen or h not in inst.headers:
+            continue
+        seen.add(h)
+        want.extend(include.findall(inst.headers[h]))
+    keep = {inst.origin[h] for h in seen if not inst.origin[h].startswith("generated:")}
+    keep |= {p for p in tree.files if not p.endswith(".h")}  # Kbuild, Makefiles, syscall tables
+    for rel in sorted(keep):
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        (dest / rel).write_bytes(tree.files[rel])
+    return dest

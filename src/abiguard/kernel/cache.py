@@ -85,11 +85,13 @@ class UnitCache:
             self.corrupt += 1
             return []
 
-    def find(self, prekey: str, file_hash: Callable[[str], str | None]) -> tuple[str, bool] | None:
-        """(result key, ok flag) of the stored result whose every read file still has the recorded hash."""
+    def find(
+        self, prekey: str, file_hash: Callable[[str], str | None]
+    ) -> tuple[str, bool, tuple[str, ...]] | None:
+        """(result key, ok flag, files read) of the stored result whose read files all still hash the same."""
         for files, key, ok in self._candidates(prekey):
             if all(file_hash(p) == h for p, h in files) and self._res(key).is_file():
-                return key, ok
+                return key, ok, tuple(p for p, _ in files)
         return None
 
     def load(self, key: str) -> Any | None:

@@ -54,7 +54,7 @@ def normal_name(path: str, job: Job) -> str:
     return path
 
 
-def parse_job(job: Job, cache_dir: Path | None, prekey: str) -> tuple[bytes, str | None]:
+def parse_job(job: Job, cache_dir: Path | None, prekey: str) -> tuple[bytes, str | None, tuple[str, ...]]:
     """Worker entry point: parse one TU, store it in the cache from here (in parallel), and hand back
     the result in codec form, which the parent decodes faster than a plain pickle."""
     from ..sources.headers import parse_unit
@@ -62,14 +62,14 @@ def parse_job(job: Job, cache_dir: Path | None, prekey: str) -> tuple[bytes, str
     unit = parse_unit(job.text, job.filename, job.include_dirs, job.target, job.defines)
     payload = codec.dump_unit(unit)
     key = None
+    files = {normal_name(p, job): h for p, h in unit.files.items()}
+    files.pop("<unit>", None)  # the TU's own text is in the prekey already
     if cache_dir is not None:
-        files = {normal_name(p, job): h for p, h in unit.files.items()}
-        files.pop("<unit>", None)  # the TU's own text is in the prekey already
         ok = unit.ok
         # A failed TU is only read for its errors: its types need not fill the cache.
         kept = payload if ok else codec.dump_unit(replace(unit, types=unit.types[:1], constants={}))
         key = UnitCache(cache_dir).store(prekey, files, kept, ok)
-    return payload, key
+    return payload, key, tuple(sorted(files))
 
 
 @dataclass
@@ -80,6 +80,8 @@ class KernelStats:
     cached: int = 0  # TUs answered by the cache
     corrupt: int = 0  # cache entries found damaged and ignored
     parsed_roots: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (arch, headers) parsed
+    # (arch, headers) -> the files that TU read, as cache keys name them (usr/include/..., absolute paths)
+    inputs: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = field(default_factory=dict)
 
 
 def _code_digest() -> str:
@@ -334,7 +336,8 @@ class _Runner:
                 if self.cache is not None and use_cache:
                     found = self.cache.find(self.prekey(job), self.state[i].hashes)
                     if found is not None:
-                        key, ok = found
+                        key, ok, read = found
+                        self.stats.inputs[(job.target.name, job.roots)] = read
                         unit = None if ok else self.cache.load(key)
                         if ok or unit is not None:
                             self.stats.cached += 1
@@ -351,7 +354,8 @@ class _Runner:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in sorted(done, key=lambda f: running[f][1].roots):
                 i, job = running.pop(fut)
-                payload, key = fut.result()
+                payload, key, read = fut.result()
+                self.stats.inputs[(job.target.name, job.roots)] = read
                 self._finish(i, job, codec.load(payload), key, todo)
 
     def graph(self, i: int, label: str) -> TypeGraph:

@@ -69,7 +69,7 @@ def read_tree(root: Path, ref: str | None, paths: Iterable[str]) -> TreeFiles:
 def _read_worktree(root: Path, paths: list[str]) -> dict[str, bytes]:
     if not root.is_dir():
         raise AbiguardError(root, "no such kernel tree directory")
-    if not (root / UAPI_DIR).is_dir():
+    if UAPI_DIR in paths and not (root / UAPI_DIR).is_dir():
         raise AbiguardError(root, f"not a kernel tree: no {UAPI_DIR} directory")
     files: dict[str, bytes] = {}
     for rel in paths:
@@ -131,7 +131,7 @@ def _read_git(root: Path, commit: str, paths: list[str]) -> dict[str, bytes]:
         # Symlinks and submodules are not headers the install would copy.
         if kind == b"blob" and mode in (b"100644", b"100755"):
             blobs.append((name.decode("utf-8", "surrogateescape"), oid.decode()))
-    if not any(name.startswith(UAPI_DIR + "/") for name, _ in blobs):
+    if UAPI_DIR in paths and not any(name.startswith(UAPI_DIR + "/") for name, _ in blobs):
         raise AbiguardError(f"{root}@{commit[:12]}", f"not a kernel tree: no {UAPI_DIR} directory")
     data = _git(root, ["cat-file", "--batch"], stdin="".join(f"{oid}\n" for _, oid in blobs).encode())
     files: dict[str, bytes] = {}
