@@ -320,3 +320,11 @@ def test_macro_that_derails_the_parser_does_not_lose_later_constants(tmp_path: P
     (g,) = read_headers([tmp_path], [TARGETS["riscv64"]], SourceOptions())
     assert {n: c.value for n, c in g.constants.items()} == {"BEFORE": 1, "AFTER1": 11, "AFTER2": 22}
     assert g.constants["AFTER2"].location == "m.h:5"
+
+
+def test_bad_define_is_one_diagnostic(tmp_path: Path) -> None:
+    for name in ("a.h", "b.h", "c.h"):
+        (tmp_path / name).write_text(f"struct {name[0]} {{ int v; }};\n")
+    (g,) = read_headers([tmp_path], [TARGETS["ppc64"]], SourceOptions(defines=("1BAD=3",)))
+    assert [str(d) for d in g.diagnostics] == ["<command line>: ppc64: macro name must be an identifier"]
+    assert all(g.resolve(f"struct {n}") for n in "abc")

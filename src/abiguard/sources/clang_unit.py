@@ -179,7 +179,7 @@ def parse_unit(
             continue
         loc = d.location
         if loc.file is None:
-            where = filename
+            where = "<command line>"  # -D/-I problems, or clang's own predefines
         else:
             where = f"{locator.file(loc.file.name)}:{loc.line}"
             error_files.append(_norm(loc.file.name))

@@ -120,7 +120,8 @@ def read_target(hs: HeaderSet, target: Target) -> TypeGraph:
     pending = list(hs.headers)
     for _round in range(3):
         unit = _parse(hs, pending, target)
-        if unit.ok or len(pending) == 1:
+        # No file to blame (e.g. a bad -D): every TU would say the same, so one is enough.
+        if unit.ok or len(pending) == 1 or not unit.error_files:
             units.append(unit)
             pending = []
             break
