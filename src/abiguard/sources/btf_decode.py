@@ -36,30 +36,30 @@ def decode_record(btf: BtfTypes, tid: int) -> Type:
     kflag = info >> 31 == 1
     limit = btf.count
     string_at = btf.string_at
+    cached = btf.str_cache.get
 
     if k >= 20:
         # Sized by the layout section only: keep the id (later ids depend on it), carry nothing.
         return Type(Kind.VOID)
     kind = _KINDS[k]
 
-    def bad(message: str, word: int = w) -> Exception:
-        return btf.error(tid, word, message)
-
+    # Errors go through btf.error(tid, word, ...) directly: a local closure would turn the hot locals
+    # into cell variables and slow every record down.
     if name_off:
         try:
-            name = string_at(name_off)
+            name = cached(name_off) or string_at(name_off)
         except LookupError as e:
-            raise bad(f"name offset {name_off} {e.args[0]}") from None
+            raise btf.error(tid, w, f"name offset {name_off} {e.args[0]}") from None
     else:
         name = ""
     if vlen and k in _NO_VLEN_KINDS:
-        raise bad(f"{kind.name} record with nonzero vlen {vlen}")
+        raise btf.error(tid, w, f"{kind.name} record with nonzero vlen {vlen}")
     if sot >= limit and k in _REF_KINDS:
-        raise bad(f"{kind.name} refers to type id {sot}, beyond the last id {limit - 1}", w + 2)
+        raise btf.error(tid, w + 2, f"{kind.name} refers to type id {sot}, beyond the last id {limit - 1}")
 
     if k == _FUNC:
         if vlen > 2:
-            raise bad(f"FUNC '{name}' has invalid linkage {vlen}")
+            raise btf.error(tid, w, f"FUNC '{name}' has invalid linkage {vlen}")
         return Type(kind, name, ref=sot, linkage=vlen)
     if k == _FUNC_PROTO:
         params = []
@@ -67,13 +67,13 @@ def decode_record(btf: BtfTypes, tid: int) -> Type:
         for _ in range(vlen):
             p_name_off, p_type = words[at], words[at + 1]
             if p_type >= limit:
-                raise bad(f"parameter type id {p_type} is out of range", at + 1)
+                raise btf.error(tid, at + 1, f"parameter type id {p_type} is out of range")
             if p_type == 0 and (p_name_off or len(params) != vlen - 1):
-                raise bad("void parameter that is not the unnamed last one (varargs)", at + 1)
+                raise btf.error(tid, at + 1, "void parameter that is not the unnamed last one (varargs)")
             try:
                 params.append(Param(string_at(p_name_off) if p_name_off else "", p_type))
             except LookupError as e:
-                raise bad(f"parameter name offset {p_name_off} {e.args[0]}", at) from None
+                raise btf.error(tid, at, f"parameter name offset {p_name_off} {e.args[0]}") from None
             at += 2
         return Type(kind, name, ref=sot, params=tuple(params))
     if k in _PLAIN_REF_KINDS:
@@ -85,11 +85,11 @@ def decode_record(btf: BtfTypes, tid: int) -> Type:
         for _ in range(vlen):
             m_name_off, m_type, m_off = words[at], words[at + 1], words[at + 2]
             if m_type >= limit or m_type == 0:
-                raise bad(f"member type id {m_type} is {'void' if not m_type else 'out of range'}", at + 1)
+                raise btf.error(tid, at + 1, f"member type id {m_type} is {'void' if not m_type else 'out of range'}")
             try:
-                m_name = string_at(m_name_off) if m_name_off else ""
+                m_name = (cached(m_name_off) or string_at(m_name_off)) if m_name_off else ""
             except LookupError as e:
-                raise bad(f"member name offset {m_name_off} {e.args[0]}", at) from None
+                raise btf.error(tid, at, f"member name offset {m_name_off} {e.args[0]}") from None
             if kflag:
                 append(Member(m_name, m_type, m_off & 0xFFFFFF, m_off >> 24))
             else:
@@ -99,13 +99,13 @@ def decode_record(btf: BtfTypes, tid: int) -> Type:
     if k == _ARRAY:
         elem, index, nelems = words[w + 3], words[w + 4], words[w + 5]
         if elem >= limit or elem == 0:
-            raise bad(f"ARRAY element type id {elem} is {'void' if not elem else 'out of range'}", w + 3)
+            raise btf.error(tid, w + 3, f"ARRAY element type id {elem} is {'void' if not elem else 'out of range'}")
         if index >= limit:
-            raise bad(f"ARRAY index type id {index} is out of range", w + 4)
+            raise btf.error(tid, w + 4, f"ARRAY index type id {index} is out of range")
         return Type(kind, name, ref=elem, index_type=index, nelems=nelems)
     if k in (_ENUM, _ENUM64):
         if sot not in _ENUM_SIZES:
-            raise bad(f"{kind.name} '{name}' has unsupported size {sot}", w + 2)
+            raise btf.error(tid, w + 2, f"{kind.name} '{name}' has unsupported size {sot}")
         values = []
         at = w + 3
         wide = k == _ENUM64
@@ -124,19 +124,19 @@ def decode_record(btf: BtfTypes, tid: int) -> Type:
             try:
                 values.append(Enumerator(string_at(e_name_off) if e_name_off else "", value))
             except LookupError as e:
-                raise bad(f"enumerator name offset {e_name_off} {e.args[0]}", at) from None
+                raise btf.error(tid, at, f"enumerator name offset {e_name_off} {e.args[0]}") from None
             at += step
         return Type(kind, name, size=sot, enumerators=tuple(values), signed=kflag, kind_flag=kflag)
     if k == _INT:
         data = words[w + 3]
         bits, offset, enc = data & 0xFF, (data >> 16) & 0xFF, (data >> 24) & 0xF
         if sot not in _INT_SIZES:
-            raise bad(f"INT '{name}' has unsupported size {sot}", w + 2)
+            raise btf.error(tid, w + 2, f"INT '{name}' has unsupported size {sot}")
         # GCC marks plain char SIGNED|CHAR, so any mix of the three encoding bits is accepted.
         if data & 0xF800FF00:
-            raise bad(f"INT '{name}' has invalid encoding word 0x{data:08x}", w + 3)
+            raise btf.error(tid, w + 3, f"INT '{name}' has invalid encoding word 0x{data:08x}")
         if bits == 0 or bits + offset > 8 * sot:
-            raise bad(f"INT '{name}' has {bits} bits at bit offset {offset} in a {sot}-byte int", w + 3)
+            raise btf.error(tid, w + 3, f"INT '{name}' has {bits} bits at bit offset {offset} in a {sot}-byte int")
         return Type(kind, name, size=sot, encoding=IntEncoding(enc), int_bits=bits, int_offset=offset)
     if k == _VAR:
         return Type(kind, name, ref=sot, linkage=words[w + 3])
@@ -144,7 +144,7 @@ def decode_record(btf: BtfTypes, tid: int) -> Type:
         idx = words[w + 3]
         idx = idx - _U32 if idx & 0x80000000 else idx
         if idx < -1:
-            raise bad(f"DECL_TAG component_idx {idx} (must be -1 or a member/parameter index)", w + 3)
+            raise btf.error(tid, w + 3, f"DECL_TAG component_idx {idx} (must be -1 or a member/parameter index)")
         return Type(kind, name, ref=sot, component_idx=idx, kind_flag=kflag)
     if k == _DATASEC:
         secvars = []
@@ -152,13 +152,15 @@ def decode_record(btf: BtfTypes, tid: int) -> Type:
         for _ in range(vlen):
             v_type = words[at]
             if v_type >= limit or v_type == 0:
-                raise bad(f"DATASEC variable type id {v_type} is {'void' if not v_type else 'out of range'}", at)
+                raise btf.error(
+                    tid, at, f"DATASEC variable type id {v_type} is {'void' if not v_type else 'out of range'}"
+                )
             secvars.append(SecVar(v_type, words[at + 1], words[at + 2]))
             at += 3
         return Type(kind, name, size=sot, vars=tuple(secvars))
     if k == _FLOAT:
         if sot not in _FLOAT_SIZES:
-            raise bad(f"FLOAT '{name}' has unsupported size {sot}", w + 2)
+            raise btf.error(tid, w + 2, f"FLOAT '{name}' has unsupported size {sot}")
         return Type(kind, name, size=sot)
     # FWD: kind_flag says union; the size word carries nothing.
     return Type(kind, name, kind_flag=kflag)

@@ -81,7 +81,7 @@ class BtfTypes(Sequence[Type]):
         self._ready: list[Type | None] = [None] * n
         self._colors = (bytearray(n), bytearray(n))  # DFS state per cycle rule, see _check
         self._heights: tuple[list[int], list[int]] = ([0] * n, [0] * n)
-        self._str_cache: dict[int, str] = {}
+        self.str_cache: dict[int, str] = {}
         self._by_name_off: dict[int, list[int]] | None = None
         self._named: dict[str, list[int]] = {}
         self._name_index: dict[str, list[int]] | None = None
@@ -128,7 +128,7 @@ class BtfTypes(Sequence[Type]):
 
     def string_at(self, off: int) -> str:
         """The NUL-terminated string at `off` (base strings first); LookupError when out of range."""
-        s = self._str_cache.get(off)
+        s = self.str_cache.get(off)
         if s is not None:
             return s
         if off < 0:
@@ -142,7 +142,7 @@ class BtfTypes(Sequence[Type]):
             raise LookupError(f"is beyond the string section ({self.str_total} bytes)")
         # The section is known to end with NUL, so index() always finds one.
         s = data[local : data.index(0, local)].decode("utf-8", "replace")
-        self._str_cache[off] = s
+        self.str_cache[off] = s
         return s
 
     # --- decoding and checks ----------------------------------------------------------
