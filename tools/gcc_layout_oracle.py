@@ -23,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from elftools.common.exceptions import ELFRelocationError
 from elftools.dwarf.die import DIE
 from elftools.elf.elffile import ELFFile
 
@@ -66,6 +67,16 @@ class OracleReport:
             f"{len(self.mismatches)} mismatches, {len(self.unjudged)} unjudged, "
             f"{len(self.compile_errors)} compile errors"
         )
+
+
+def find_clang(target: Target) -> str | None:
+    """The system clang if it can compile for `target` (a second oracle where no gcc exists)."""
+    clang = shutil.which("clang")
+    if clang is None:
+        return None
+    probe = subprocess.run([clang, "-target", target.triple, "-fsyntax-only", "-x", "c", "-"],
+                           input="int x;\n", capture_output=True, text=True)
+    return clang if probe.returncode == 0 else None
 
 
 def find_gcc(target: Target) -> str | None:
@@ -204,13 +215,23 @@ def _bitfields_from_graph(graph: TypeGraph) -> dict[tuple[str, str], tuple[int, 
 _DIAG = re.compile(r"^(?P<file>[^:\s][^:]*):(?P<line>\d+):(?:\d+:)? (?P<sev>error|note|warning): (?P<msg>.*)$")
 
 
+def _is_clang(cc: str) -> bool:
+    return "clang" in Path(cc).name
+
+
+def _diag_flags(cc: str) -> list[str]:
+    """Plain, unlimited, one-line diagnostics."""
+    if _is_clang(cc):
+        return ["-ferror-limit=0", "-fno-caret-diagnostics", "-fno-color-diagnostics"]
+    return ["-fmax-errors=0", "-fdiagnostics-plain-output", "-fno-diagnostics-show-caret"]
+
+
 def _compile_checks(gcc: str, prelude: str, checks: Sequence[Check], flags: Sequence[str], work: Path) -> tuple:
     src = work / "abiguard_oracle_checks.c"
     head = prelude.rstrip("\n") + "\n/* abiguard oracle checks */\n"
     first = head.count("\n") + 1
     src.write_text(head + "".join(f'_Static_assert({c.expr}, "abg#{i}");\n' for i, c in enumerate(checks)))
-    cmd = [gcc, "-std=gnu11", *FREESTANDING_FLAGS, "-fsyntax-only", "-fmax-errors=0", "-fdiagnostics-plain-output",
-           "-fno-diagnostics-show-caret", *flags, str(src)]
+    cmd = [gcc, "-std=gnu11", *FREESTANDING_FLAGS, "-fsyntax-only", *_diag_flags(gcc), *flags, str(src)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     failed: dict[int, str] = {}
     unjudged: dict[int, str] = {}
@@ -221,7 +242,7 @@ def _compile_checks(gcc: str, prelude: str, checks: Sequence[Check], flags: Sequ
         idx = line_no - first
         if not 0 <= idx < len(checks):
             stray.append(msg)
-        elif "not constant" in msg or "not an integer constant" in msg:
+        elif "not constant" in msg or "not an integer constant" in msg or "not an integral constant" in msg:
             unjudged.setdefault(idx, msg)
         else:
             failed.setdefault(idx, msg)
@@ -247,7 +268,7 @@ def _compile_checks(gcc: str, prelude: str, checks: Sequence[Check], flags: Sequ
             pending = None
     if pending:
         stray.append(pending[1])
-    if "compilation terminated" in proc.stderr:
+    if "compilation terminated" in proc.stderr or "fatal error:" in proc.stderr:
         # A fatal error (e.g. a missing #include): gcc judged none of the assertions.
         stray.append(f"gcc stopped early: {proc.stderr.strip()[-1000:]}")
         return {}, dict.fromkeys(range(len(checks)), "not judged: gcc stopped early"), stray
@@ -260,18 +281,23 @@ def _dwarf_bitfields(gcc: str, prelude: str, flags: Sequence[str], work: Path) -
     """(spelling, member path) -> (bit offset, bit size) of every bitfield, as gcc's DWARF says."""
     src, obj = work / "abiguard_oracle_dwarf.c", work / "abiguard_oracle_dwarf.so"
     src.write_text(prelude)
-    # Linked (-shared -nostdlib), so the DWARF is already relocated: pyelftools cannot apply
-    # every arch's relocations to an object file's debug sections (e.g. MIPS).
+    # gcc links (-shared -nostdlib), so the DWARF is already relocated: pyelftools cannot apply
+    # every arch's relocations to an object file's debug sections (e.g. MIPS). clang serves
+    # targets without a cross toolchain, so it can only make an object (with its own assembler).
+    link = ["-c", "-fintegrated-as"] if _is_clang(gcc) else ["-shared", "-nostdlib"]
     cmd = [gcc, "-std=gnu11", *FREESTANDING_FLAGS, "-g", "-gdwarf-5", "-fno-eliminate-unused-debug-types",
-           "-shared", "-nostdlib", "-w", *flags, str(src), "-o", str(obj)]
+           *link, "-w", *flags, str(src), "-o", str(obj)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        return {}, [f"gcc -g failed: {proc.stderr.strip()[-2000:]}"]
+        return {}, [f"{Path(gcc).name} -g failed: {proc.stderr.strip()[-2000:]}"]
     out: dict[tuple[str, str], tuple[int, int]] = {}
     with obj.open("rb") as f:
         elf = ELFFile(f)
         big_endian = not elf.little_endian
-        dwarf = elf.get_dwarf_info()
+        try:
+            dwarf = elf.get_dwarf_info()
+        except ELFRelocationError as e:
+            return {}, [f"cannot read the DWARF of {Path(gcc).name}'s object: {e}"]
         for cu in dwarf.iter_CUs():
             for die in cu.iter_DIEs():
                 spelled = _die_spelling(die)
@@ -306,6 +332,15 @@ def _strip_die(die: DIE) -> DIE:
     ):
         die = die.get_DIE_from_attribute("DW_AT_type")
     return die
+
+
+_FORM_BITS = {"DW_FORM_data1": 8, "DW_FORM_data2": 16, "DW_FORM_data4": 32, "DW_FORM_data8": 64}
+
+
+def _signed(attr: object) -> int:
+    """An attribute value read as two's complement when its form is a plain (unsigned) data form."""
+    value, bits = attr.value, _FORM_BITS.get(attr.form)
+    return value - (1 << bits) if bits and value >= 1 << (bits - 1) else value
 
 
 def _member_location(die: DIE) -> int:
@@ -343,7 +378,7 @@ def _die_bitfields(record: DIE, big_endian: bool, prefix: str, base: int, depth:
                 # DWARF 2 style: bits left of the field's most significant bit in its storage unit.
                 unit = a["DW_AT_byte_size"].value if "DW_AT_byte_size" in a else _strip_die(
                     child.get_DIE_from_attribute("DW_AT_type")).attributes["DW_AT_byte_size"].value
-                left = a["DW_AT_bit_offset"].value
+                left = _signed(a["DW_AT_bit_offset"])  # negative when a packed field straddles its unit
                 offset = byte_loc * 8 + (left if big_endian else unit * 8 - left - size)
             if name:
                 yield prefix + name, base + offset, size
@@ -371,10 +406,13 @@ def run_oracle(
     bitfields: bool = True,
     extra_flags: Sequence[str] = (),
     nostdinc: bool = True,
+    system_include: Path | None = None,
 ) -> OracleReport:
-    """Compare `graph` with what the target's gcc computes for the same declarations.
+    """Compare `graph` with what the target's gcc (or a clang) computes for the same declarations.
 
-    `nostdinc` (default) hides the host's /usr/include, as abiguard's reader does for libclang.
+    `nostdinc` (default) hides the host's /usr/include, as abiguard's reader does for libclang;
+    the compiler's own freestanding headers stay, unless `system_include` names others (e.g.
+    abiguard's, to judge the reader rather than the choice of headers).
     """
     gcc = gcc or find_gcc(graph.target)
     if gcc is None:
@@ -383,8 +421,12 @@ def run_oracle(
     if nostdinc:
         # Like abiguard's libclang setup: the compiler's own headers only, no host libc that
         # could supply different definitions (glibc's struct ip_msfilter, sigset_t, ...).
-        own = subprocess.run([gcc, "-print-file-name=include"], capture_output=True, text=True).stdout.strip()
-        flags = ["-nostdinc", "-isystem", own, *flags]
+        query = ["-print-resource-dir"] if _is_clang(gcc) else ["-print-file-name=include"]
+        own = subprocess.run([gcc, *query], capture_output=True, text=True).stdout.strip()
+        own = str(Path(own) / "include") if _is_clang(gcc) else own
+        flags = ["-nostdinc", "-isystem", str(system_include or own), *flags]
+    if _is_clang(gcc):
+        flags = ["-target", graph.target.triple, *flags]
     report = OracleReport(graph.target.name, Path(gcc).name)
     checks = layout_checks(graph, constants=constants)
     with tempfile.TemporaryDirectory(prefix="abiguard-oracle-") as tmp:
@@ -400,7 +442,7 @@ def run_oracle(
                 theirs, errors = _dwarf_bitfields(gcc, prelude, flags, work)
                 report.compile_errors += errors
                 if errors:  # no object, no DWARF: the bitfields stay unjudged, not wrong
-                    report.unjudged += [f"bitfield {k[0]}.{k[1]}: gcc -g failed" for k in sorted(ours)]
+                    report.unjudged += [f"bitfield {k[0]}.{k[1]}: {errors[0][:80]}" for k in sorted(ours)]
                     ours = {}
                 for key, (offset, size) in sorted(ours.items()):
                     report.bitfields_checked += 1

@@ -11,11 +11,12 @@ import pytest
 from abiguard.model import TypeGraph
 from abiguard.model.target import ALL_ARCHES, TARGETS
 from abiguard.model.types import Constant, Kind
+from abiguard.sources.clang_lib import BUILTIN_INCLUDE
 
 from .layout_headers import HEADERS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
-from gcc_layout_oracle import find_gcc, run_oracle
+from gcc_layout_oracle import find_clang, find_gcc, run_oracle
 
 BITFIELDS = 14  # named bitfields in layout_headers.HEADERS
 
@@ -46,6 +47,33 @@ def test_layouts_and_constants_match_gcc(
     # every struct, member path, enumerator, typedef and constant made it into a check
     assert report.checked > 400
     assert sum(1 for name in graph.constants if name.startswith("ABG_")) > 60
+
+
+@pytest.mark.parametrize("arch", [a for a in ALL_ARCHES if TARGETS[a].gcc_prefix is None or a in (
+    "ppc64", "ppc", "mips", "mipsel", "loongarch64", "sparc64", "riscv32")])
+def test_arches_without_gcc_match_system_clang(
+    arch: str, layout_graphs: dict[str, TypeGraph], layout_header_dir: Path
+) -> None:
+    """A second oracle where Debian has no cross gcc: the system clang (an older, separate build)."""
+    if find_gcc(TARGETS[arch]):
+        pytest.skip(f"{arch} has a gcc: checked against it above")
+    clang = find_clang(TARGETS[arch])
+    if clang is None:
+        pytest.skip(f"the system clang cannot compile for {arch}")
+    # clang's own stdint.h/stddef.h differ from the Linux ABI on purpose (int_fast16_t, max_align_t):
+    # give it abiguard's freestanding headers, so what is judged is the reader.
+    report = run_oracle(layout_graphs[arch], _prelude(layout_header_dir), [layout_header_dir], gcc=clang,
+                        system_include=BUILTIN_INCLUDE)
+    assert report.mismatches == []
+    assert report.compile_errors in ([], [e for e in report.compile_errors if "DWARF" in e])
+    assert report.checked > 400
+    # bitfields are judged wherever pyelftools can relocate the object's DWARF for this arch
+    unread = [u for u in report.unjudged if u.startswith("bitfield ")]
+    assert report.bitfields_checked + len(unread) == BITFIELDS
+    # clang, unlike gcc, does not fold a pointer comparison in a static assertion
+    assert [u for u in report.unjudged if not u.startswith("bitfield ")] in (
+        [], [u for u in report.unjudged if u.startswith("ABG_T_NULL_IS_ZERO ")]
+    )
 
 
 def test_oracle_reports_wrong_layouts(layout_graphs: dict[str, TypeGraph], layout_header_dir: Path) -> None:
