@@ -223,17 +223,36 @@ class TypeGraph:
 
     def _derive_composite_align(self, t: Type) -> int:
         natural = 1
+        end = 0  # bits up to the end of the furthest member seen so far
         for m in t.members:
             a = self.align_of(m.type)
             if m.bit_size == 0:
                 if m.bit_offset % (8 * a):
                     return 1  # a member off its natural boundary: the struct is packed
+                # A hole the member's own alignment does not explain comes from an aligned attribute.
+                a = max(a, _alignment_reaching((end + 7) // 8, m.offset, a))
+                member_end = m.bit_offset + 8 * self.size_of(m.type)
             else:
                 unit = 8 * max(self.size_of(m.type), 1)
                 start = m.bit_offset - m.bit_offset % (8 * a)
                 if m.bit_offset + m.bit_size > start + unit:
                     return 1  # a bitfield straddling its storage unit only happens when packed
+                member_end = m.bit_offset + m.bit_size
+            end = max(end, member_end)
             natural = max(natural, a)
         if t.size % natural:
             return 1
-        return natural
+        # Trailing padding beyond the members' alignment also comes from an aligned attribute.
+        return max(natural, _alignment_reaching((end + 7) // 8, t.size, natural))
+
+
+def _alignment_reaching(start: int, aligned_to: int, floor: int) -> int:
+    """Smallest power of two >= floor that rounds `start` up to exactly `aligned_to`; `floor` if none."""
+    if aligned_to <= start:
+        return floor
+    p = floor
+    while p <= aligned_to:
+        if -(-start // p) * p == aligned_to:
+            return p
+        p *= 2
+    return floor
