@@ -142,9 +142,11 @@ def _read_target_job(hs: HeaderSet, target: Target) -> TypeGraph:
     return read_target(hs, target)
 
 
-def read_headers(paths: list[Path], targets: Sequence[Target], options: SourceOptions) -> list[TypeGraph]:
+def read_headers(
+    paths: list[Path], targets: Sequence[Target], options: SourceOptions | None = None
+) -> list[TypeGraph]:
     """One TypeGraph per target (host when none), targets parsed in parallel worker processes."""
-    hs = collect_headers(paths, options)
+    hs = collect_headers(paths, options or SourceOptions())
     targets = list(targets) or [host_target()]
     workers = min(len(targets), os.cpu_count() or 1)
     if workers <= 1:
