@@ -90,7 +90,7 @@ def load_words(data: bytes, start: int, length: int, endian: str) -> array:
     words = array("I")
     if words.itemsize != 4:  # pragma: no cover - every platform CPython supports has a 4-byte int
         words = array("L")
-    words.frombytes(data[start : start + length - length % 4])
+    words.frombytes(memoryview(data)[start : start + length - length % 4])
     if endian != sys.byteorder:
         words.byteswap()
     return words
