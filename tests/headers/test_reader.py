@@ -328,3 +328,31 @@ def test_bad_define_is_one_diagnostic(tmp_path: Path) -> None:
     (g,) = read_headers([tmp_path], [TARGETS["ppc64"]], SourceOptions(defines=("1BAD=3",)))
     assert [str(d) for d in g.diagnostics] == ["<command line>: ppc64: macro name must be an identifier"]
     assert all(g.resolve(f"struct {n}") for n in "abc")
+
+
+def test_forward_stays_forward_when_definitions_conflict(tmp_path: Path) -> None:
+    (tmp_path / "p.h").write_text("struct two;\nstruct holder { struct two *p; };\n")
+    (tmp_path / "q.h").write_text("struct two { int a; };\n")
+    (tmp_path / "r.h").write_text("struct two { char a[3]; };\n")
+    t = TARGETS["arm"]
+    units = [parse_unit(f'#include "{n}"\n', str(tmp_path / f"{n}.c"), [tmp_path], t) for n in ("p.h", "q.h", "r.h")]
+    g = merge_units(units, t, "fwd")
+    holder = g[g.resolve("struct holder")]
+    assert g[g[holder.members[0].type].ref].kind == Kind.FWD
+    assert sorted(g[i].size for i in g.ids_named("two") if g[i].kind == Kind.STRUCT) == [3, 4]
+
+
+def test_functions_and_prototypes(tmp_path: Path) -> None:
+    (tmp_path / "f.h").write_text(
+        "int add(int a, int b);\nstatic inline long twice(long v) { return v * 2; }\n"
+        "int logf_(const char *fmt, ...);\ntypedef void (*cb_t)(void);\nint knr();\n"
+    )
+    (g,) = read_headers([tmp_path], [TARGETS["x86_64"]], SourceOptions())
+    funcs = {g[i].name: g[i] for i in g.ids() if g[i].kind == Kind.FUNC}
+    assert funcs["add"].linkage == 2 and funcs["twice"].linkage == 0
+    add = g[funcs["add"].ref]
+    assert add.kind == Kind.FUNC_PROTO and [p.name for p in add.params] == ["a", "b"]
+    assert g.c_name(funcs["logf_"].ref) == "int (const char *, ...)"
+    assert g.c_name(g[g.resolve("cb_t")].ref) == "void (*)(void)"
+    assert g[funcs["knr"].ref].params == ()
+    assert funcs["add"].location == "f.h:1"
