@@ -78,6 +78,8 @@ def parse_btf(
     `file_offset` is where the blob starts in its file (an ELF section), so offsets in errors are file offsets.
     """
     where = str(where)
+    if not isinstance(data, bytes):
+        data = bytes(data)  # bytearray / memoryview from callers: one copy buys bytes' find/count
     base_types = _base_types(base, where)
     header = parse_header(data, where, file_offset, split=base_types is not None)
     table = kind_table(data, header, where, file_offset)
