@@ -32,9 +32,14 @@ def read_kernel(spec: str, targets: Sequence[Target], options: object = None) ->
 
 
 def load_kernel(
-    spec: str, targets: Sequence[Target], options: object = None, cache_root: Path | None = None
+    spec: str,
+    targets: Sequence[Target],
+    options: object = None,
+    cache_root: Path | None = None,
+    keep_units: bool = False,
 ) -> KernelResult:
-    """read_kernel plus what the read did (parsed vs cached TUs); `cache_root` overrides the default."""
+    """read_kernel plus what the read did (parsed vs cached TUs); `cache_root` overrides the default;
+    `keep_units` also returns every TU's own result (stats.units), e.g. to check each against gcc."""
     from ..sources import SourceOptions
 
     opts = options if isinstance(options, SourceOptions) else SourceOptions()
@@ -51,7 +56,7 @@ def load_kernel(
     cache = UnitCache(cache_dir) if cache_dir is not None else None
     installs = {k: _install(tree.files, k, cache) for k in karches}
     user_dirs = [Path(d).resolve() for d in opts.include_dirs]
-    stats = KernelStats()
+    stats = KernelStats(units={} if keep_units else None)
     with contextlib.ExitStack() as stack:
         plans = []
         for t in targets:

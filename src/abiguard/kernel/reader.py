@@ -82,6 +82,9 @@ class KernelStats:
     parsed_roots: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)  # (arch, headers) parsed
     # (arch, headers) -> the files that TU read, as cache keys name them (usr/include/..., absolute paths)
     inputs: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = field(default_factory=dict)
+    merged_roots: dict[str, list[str]] = field(default_factory=dict)  # arch -> headers whose types are in its graph
+    # arch -> (headers, UnitResult) of every TU merged, filled only when asked (keep_units): for oracles
+    units: dict[str, list[tuple[tuple[str, ...], Any]]] | None = None
 
 
 def _code_digest() -> str:
@@ -366,7 +369,7 @@ class _Runner:
         order = sorted(plan.jobs.keys() & (plan.keys.keys() | plan.units.keys()))
         gkey = None
         graph: TypeGraph | None = None
-        if self.cache is not None and all(k in plan.keys for k in order):
+        if self.cache is not None and self.stats.units is None and all(k in plan.keys for k in order):
             gkey = digest("kernel-graph", self.code, plan.target.name, label, *(plan.keys[k] for k in order))
             loaded = self.cache.load(gkey)
             graph = loaded if isinstance(loaded, TypeGraph) else None
@@ -379,9 +382,12 @@ class _Runner:
                 else:
                     plan.units[k] = unit
             units = [plan.units[k] for k in sorted(plan.units)]
+            if self.stats.units is not None:
+                self.stats.units[plan.target.name] = [(k, plan.units[k]) for k in sorted(plan.units)]
             graph = merge_units(units, plan.target, label)  # type: ignore[arg-type]
             if gkey is not None and self.cache is not None:
                 self.cache.put(gkey, codec.dump_graph(graph))
+        self.stats.merged_roots[plan.target.name] = sorted(h for k in order for h in k)
         skipped = skip_diagnostics(label, plan.target, plan.installed, plan.failures)
         diagnostics = [*plan.installed.diagnostics, *skipped, *graph.diagnostics]
         return replace(graph, diagnostics=tuple(dict.fromkeys(diagnostics)))
