@@ -148,10 +148,17 @@ def read_headers(
     """One TypeGraph per target (host when none), targets parsed in parallel worker processes."""
     hs = collect_headers(paths, options or SourceOptions())
     targets = list(targets) or [host_target()]
-    workers = min(len(targets), os.cpu_count() or 1)
-    if workers <= 1:
+    if len(targets) == 1 or (os.cpu_count() or 1) == 1:
         return [read_target(hs, t) for t in targets]
     # spawn: libclang runs parses on its own threads, and forking a threaded process is unsafe.
+    # This process works too, taking targets no worker has started: it has no start-up to pay,
+    # and a spawned worker needs a moment to import everything.
     ctx = multiprocessing.get_context("spawn")
+    workers = max(1, min(len(targets) - 1, (os.cpu_count() or 1) - 1))
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        return list(pool.map(_read_target_job, [hs] * len(targets), targets))
+        futures = [pool.submit(_read_target_job, hs, t) for t in targets]
+        done: dict[int, TypeGraph] = {}
+        for i in reversed(range(len(targets))):
+            if futures[i].cancel():
+                done[i] = read_target(hs, targets[i])
+        return [done[i] if i in done else futures[i].result() for i in range(len(targets))]
