@@ -385,3 +385,17 @@ def test_nesting_deeper_than_consumers_can_recurse(bulk: bool) -> None:
     with pytest.raises(AbiguardError, match=r"nesting of type spellings deeper than"):
         parsed = parse_btf(w.build(), WHERE)
         parsed.validate_all() if bulk else parsed.graph[prev]
+
+
+@pytest.mark.parametrize("length", [20, 5000])
+def test_long_typedef_cycle_is_one_short_error(length: int) -> None:
+    w, _ = _simple()
+    first = 2
+    for n in range(length):
+        w.typedef(f"t{n}", first + (n + 1) % length)
+    for bulk in (True, False):
+        parsed = parse_btf(w.build(), WHERE)
+        with pytest.raises(AbiguardError) as err:
+            parsed.validate_all() if bulk else parsed.graph[first]
+        msg = str(err.value)
+        assert len(msg) < 600 and ("cycle" in msg or "deeper than" in msg), msg

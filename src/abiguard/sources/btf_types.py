@@ -227,6 +227,8 @@ class BtfTypes(Sequence[Type]):
                         continue
                     if c == _GREY:
                         raise self._cycle_error([*nodes[nodes.index(nxt) :], nxt], rule)
+                    if len(nodes) >= MAX_DEPTH:  # bounds the stack, and cycle reports, too
+                        raise self._depth_error(root, rule)
                     color[nxt - first] = _GREY
                     nodes.append(nxt)
                     iters.append(iter(self._out(nxt, rule)))
@@ -253,7 +255,9 @@ class BtfTypes(Sequence[Type]):
         return self.error(tid, self.starts[tid - self.first_id], f"{what} deeper than {MAX_DEPTH} levels")
 
     def _cycle_error(self, cycle: list[int], rule: int) -> AbiguardError:
-        path = " -> ".join(f"[{i}] {self._label(i)}" for i in cycle[:-1]) + f" -> [{cycle[-1]}]"
+        shown = cycle[:-1] if len(cycle) <= 9 else [*cycle[:8]]
+        path = " -> ".join(f"[{i}] {self._label(i)}" for i in shown)
+        path += f" -> [{cycle[-1]}]" if len(cycle) <= 9 else f" -> ... ({len(cycle) - 1} records) -> [{cycle[-1]}]"
         what = "reference cycle not through a pointer" if rule == 0 else "pointer cycle through no struct or union"
         start = cycle[0]
         return self.error(start, self.starts[start - self.first_id], f"{what}: {path}")
