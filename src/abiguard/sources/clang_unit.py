@@ -62,9 +62,8 @@ class _Locator:
     """Names files the way C includes them: relative to the include directory that holds them."""
 
     def __init__(self, include_dirs: Sequence[Path], main: str) -> None:
-        roots = [(_norm(str(d)), "") for d in include_dirs] + [(str(BUILTIN_INCLUDE), BUILTIN_PREFIX + "/")]
-        # Longest root first, so a nested include dir wins over its parent.
-        self._roots = sorted(roots, key=lambda r: -len(r[0]))
+        # In include-path order: the source's own root comes first, so its files are named from it.
+        self._roots = [(_norm(str(d)), "") for d in include_dirs] + [(str(BUILTIN_INCLUDE), BUILTIN_PREFIX + "/")]
         self._main = main
         self._cache: dict[str, str] = {}
         self.names = FileNames()
@@ -96,7 +95,7 @@ class _SourceTexts:
     """File contents as bytes (macro extents are byte offsets), read once per file."""
 
     def __init__(self, unsaved: Mapping[str, str]) -> None:
-        self._data: dict[str, bytes] = {k: v.encode() for k, v in unsaved.items()}
+        self._data: dict[str, bytes] = {k: v.encode("utf-8", "surrogateescape") for k, v in unsaved.items()}
 
     def get(self, path: str) -> bytes:
         data = self._data.get(path)
@@ -109,18 +108,7 @@ class _SourceTexts:
         return data
 
 
-def _sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError:
-        return ""
-    return h.hexdigest()
-
-
-def _read_files(tu: TranslationUnit, filename: str, contents: Mapping[str, str]) -> tuple[dict, dict]:
+def _read_files(tu: TranslationUnit, filename: str, sources: _SourceTexts) -> tuple[dict, dict]:
     """sha256 of every file the TU read, and the top-level include each one came through."""
     main = _norm(filename)
     parents: dict[str, str] = {}
@@ -130,10 +118,7 @@ def _read_files(tu: TranslationUnit, filename: str, contents: Mapping[str, str])
         if child not in parents and child != main:
             parents[child] = _norm(inc.source.name)
             order.append(child)
-    digests: dict[str, str] = {}
-    for name in order:
-        text = contents.get(name)
-        digests[name] = hashlib.sha256(text.encode()).hexdigest() if text is not None else _sha256_file(name)
+    digests = {name: hashlib.sha256(sources.get(name)).hexdigest() for name in order}
     entries: dict[str, str] = {}
     for name in order[1:]:
         top = name
@@ -212,7 +197,7 @@ def parse_unit(
             builder.add_declaration(cursor)
     types = builder.finish()
 
-    files, entries = _read_files(tu, filename, contents)
+    files, entries = _read_files(tu, filename, sources)
     constants = evaluate_macros(index, filename, text, args, extra, list(candidates.values()))
     return UnitResult(
         filename=filename,
