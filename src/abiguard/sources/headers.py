@@ -42,19 +42,21 @@ def collect_headers(paths: Sequence[Path], options: SourceOptions) -> HeaderSet:
         if not path.exists():
             raise AbiguardError(path, "no such file or directory")
         if path.is_dir():
+            root = path.resolve()
             # Hidden directories (.git, quilt's .pc with old copies of patched headers) are not the source.
-            found = sorted(
-                (
-                    p
+            try:
+                found = sorted(
+                    p.relative_to(path).as_posix()
                     for p in path.rglob("*.h")
                     if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                ),
-                key=lambda p: p.relative_to(path).as_posix(),
-            )
+                )
+            except OSError as e:
+                raise AbiguardError(path, f"cannot list headers: {e.strerror or e}") from None
             if not found:
                 raise AbiguardError(path, "no *.h headers in this directory")
-            headers.extend(p.resolve() for p in found)
-            roots.append(path.resolve())
+            # Named under the root even when symlinked, so locations stay relative to it.
+            headers.extend(root / rel for rel in found)
+            roots.append(root)
         else:
             headers.append(path.resolve())
             roots.append(path.resolve().parent)
