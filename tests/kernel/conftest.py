@@ -86,8 +86,9 @@ def uapi_repo(linux_source: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 @pytest.fixture(scope="session")
 def kernel_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One abiguard cache shared by the kernel tests that only read (parses of 6.1 are reused)."""
-    return tmp_path_factory.mktemp("abiguard-cache")
+    """One abiguard cache shared by the kernel tests that only read (parses of 6.1 are reused); it is
+    $XDG_CACHE_HOME/abiguard for XDG_CACHE_HOME = its parent, so CLI runs share it too."""
+    return tmp_path_factory.mktemp("xdg-cache") / "abiguard"
 
 
 MINI_ROOTS = ("linux/bpf_perf_event.h", "linux/stat.h", "linux/fs.h", "linux/time.h", "linux/ptrace.h",
