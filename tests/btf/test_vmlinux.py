@@ -42,7 +42,7 @@ def test_vmlinux_name_lookup_matches_full_scan(vmlinux_btf: Path) -> None:
     first = {n: graph.ids_named(n) for n in names}
     for n in range(40):  # distinct names push past the threshold that builds the full index
         graph.ids_named(f"no_such_name_{n}")
-    assert parsed.btf._name_index is not None
+    assert parsed.btf.names.full is not None
     second = {n: graph.ids_named(n) for n in names}
     assert first == second
     for n in names:

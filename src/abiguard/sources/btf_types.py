@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, overload
 from ..errors import AbiguardError
 from ..model.types import COMPOSITE_KINDS, VOID, Kind, Type
 from .btf_decode import decode_record, edges
+from .btf_names import NameIndex
 
 if TYPE_CHECKING:
     from array import array
@@ -29,10 +30,6 @@ _WHITE, _GREY, _BLACK = 0, 1, 2
 # Consumers recurse along these chains (a few Python frames per level); the kernel's own resolver stops
 # at 32 and real kernels nest about 33 records deep, so 128 leaves room without risking RecursionError.
 MAX_DEPTH = 128
-# After this many name look-ups a full name index is cheaper than searching the string section each time.
-_LOOKUPS_BEFORE_INDEX = 16
-# Each string hit costs one scan of all records' name offsets; past this many, index the offsets once.
-_SCANS_BEFORE_INDEX = 8
 # After this many types checked one by one, check the whole file in one bulk pass instead.
 _CHECKS_BEFORE_BULK = 5000
 
@@ -82,10 +79,7 @@ class BtfTypes(Sequence[Type]):
         self._colors = (bytearray(n), bytearray(n))  # DFS state per cycle rule, see _check
         self._heights: tuple[list[int], list[int]] = ([0] * n, [0] * n)
         self.str_cache: dict[int, str] = {}
-        self._by_name_off: dict[int, list[int]] | None = None
-        self._named: dict[str, list[int]] = {}
-        self._name_index: dict[str, list[int]] | None = None
-        self._lookups = 0
+        self.names = NameIndex(self)
         self._all_valid = False
         self._lazy_checks = 0
 
@@ -361,76 +355,4 @@ class BtfTypes(Sequence[Type]):
     # --- names ------------------------------------------------------------------------
     def ids_named(self, name: str) -> list[int]:
         """Ids (base included) whose record carries `name`, ascending; cheap for a handful of names."""
-        if not name:
-            return []
-        cached = self._named.get(name)
-        if cached is not None:
-            return list(cached)
-        own: list[int]
-        if self._name_index is None:
-            self._lookups += 1
-            if self._lookups > _LOOKUPS_BEFORE_INDEX:
-                self._name_index = self._build_name_index()
-        if self._name_index is not None:
-            own = self._name_index.get(name, [])
-        else:
-            own = []
-            hits = self._string_hits(name.encode("utf-8", "surrogateescape") + b"\0")
-            if len(hits) > _SCANS_BEFORE_INDEX:  # short names end many strings ("id" in "pid", "uid" ...)
-                by_off = self._name_offsets()
-                for off in hits:
-                    own.extend(by_off.get(off, ()))
-            else:
-                for off in hits:
-                    own.extend(self._ids_with_name_off(off))
-        found = self.base.ids_named(name) if self.base is not None else []
-        result = found + sorted(own) if own else found
-        if self._name_index is None and len(self._named) < 4096:  # repeat look-ups (resolve) stay cheap
-            self._named[name] = result
-        return list(result)
-
-    def _string_hits(self, key: bytes) -> list[int]:
-        """Every string offset (base included) whose string equals key minus its NUL."""
-        hits = self.base._string_hits(key) if self.base is not None else []
-        data, pos = self.own_strings, self.own_strings.find(key)
-        while pos >= 0:
-            hits.append(self.str_base + pos)
-            pos = data.find(key, pos + 1)
-        return hits
-
-    def _ids_with_name_off(self, off: int) -> list[int]:
-        """Own ids whose record's name_off is `off` (C-speed scans; cheaper than indexing every record)."""
-        offs, words, starts = self.name_offs, self.words, self.starts
-        found: list[int] = []
-        local = -1
-        while True:
-            try:
-                local = offs.index(off, local + 1)
-            except ValueError:
-                return found
-            if (words[starts[local] + 1] >> 24) & 0x7F < 20:  # layout-sized unknown kinds carry no name
-                found.append(self.first_id + local)
-
-    def _name_offsets(self) -> dict[int, list[int]]:
-        if self._by_name_off is None:
-            index: dict[int, list[int]] = {}
-            words, starts, first = self.words, self.starts, self.first_id
-            for local, off in enumerate(self.name_offs):
-                if off and (words[starts[local] + 1] >> 24) & 0x7F < 20:
-                    index.setdefault(off, []).append(first + local)
-            self._by_name_off = index
-        return self._by_name_off
-
-    def _build_name_index(self) -> dict[str, list[int]]:
-        index: dict[str, list[int]] = {}
-        string_at = self.string_at
-        for off, ids in self._name_offsets().items():
-            try:
-                name = string_at(off)
-            except LookupError:
-                continue  # a bad name offset is reported when that type is decoded
-            if name in index:
-                index[name] = sorted(index[name] + ids)
-            else:
-                index[name] = ids
-        return index
+        return self.names.ids_named(name)
