@@ -399,3 +399,17 @@ def test_long_typedef_cycle_is_one_short_error(length: int) -> None:
             parsed.validate_all() if bulk else parsed.graph[first]
         msg = str(err.value)
         assert len(msg) < 600 and ("cycle" in msg or "deeper than" in msg), msg
+
+
+def test_size_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compile_c) -> None:
+    """Files and ELF sections over the cap are refused before anything is decoded (bounded memory)."""
+    from abiguard.sources import btf_elf
+
+    monkeypatch.setattr(btf_elf, "MAX_BTF_SIZE", 64)
+    raw = tmp_path / "big.btf"
+    raw.write_bytes(writer_blob())
+    with pytest.raises(AbiguardError, match=r"big.btf: file is over 64 bytes"):
+        read_btf(raw)
+    obj = compile_c(ALL_KINDS_C, name="capped")
+    with pytest.raises(AbiguardError, match=r"capped.o: ELF section .BTF is \d+ bytes, over 64"):
+        read_btf(obj)

@@ -181,10 +181,21 @@ def btf_from_elf(path: str | Path) -> bytes:
 
 
 def _read(path: Path) -> bytes:
+    from .btf_elf import MAX_BTF_SIZE
+
+    chunks: list[bytes] = []
+    total = 0
     try:
-        return path.read_bytes()
+        with path.open("rb") as f:
+            # In chunks with a cap: special files (a pipe, /dev/zero) have no size to check first.
+            while chunk := f.read(8 << 20):
+                total += len(chunk)
+                if total > MAX_BTF_SIZE:
+                    raise AbiguardError(path, f"file is over {MAX_BTF_SIZE} bytes, too large for BTF")
+                chunks.append(chunk)
     except OSError as e:
         raise AbiguardError(path, e.strerror or str(e)) from None
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _read_magic(path: Path) -> bytes:

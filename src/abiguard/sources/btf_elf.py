@@ -8,6 +8,9 @@ from pathlib import Path
 from ..errors import AbiguardError
 from ..model.target import TARGETS, Target
 
+# Far above any real BTF (a whole kernel's is ~6 MB) and below what would exhaust memory when decoded.
+MAX_BTF_SIZE = 256 << 20
+
 EM_386, EM_MIPS, EM_PPC, EM_PPC64, EM_S390, EM_ARM = 3, 8, 20, 21, 22, 40
 EM_SPARCV9, EM_X86_64, EM_AARCH64, EM_RISCV, EM_BPF, EM_LOONGARCH = 43, 62, 183, 243, 247, 258
 
@@ -66,6 +69,8 @@ def read_elf(path: Path, names: tuple[str, ...]) -> ElfInfo:
                     continue
                 if sec["sh_type"] == "SHT_NOBITS":
                     raise AbiguardError(path, f"ELF section {name} has no data (SHT_NOBITS)")
+                if sec.data_size > MAX_BTF_SIZE:  # also catches a compressed section claiming gigabytes
+                    raise AbiguardError(path, f"ELF section {name} is {sec.data_size} bytes, over {MAX_BTF_SIZE}")
                 data = sec.data()
                 if len(data) != sec.data_size:
                     raise AbiguardError(path, f"ELF section {name} is truncated")
