@@ -139,3 +139,35 @@ def test_concurrent_runs_share_the_cache(mini_tree: Path, tmp_path: Path) -> Non
     assert json.loads(results.pop()) == [len(g.types), len(g.constants),
                                          g.size_of(g.resolve("struct bpf_perf_event_data"))]
     assert not [p for p in cache.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(".stage-")]
+
+
+def test_progress_bar_on_a_terminal_only(mini_tree: Path, tmp_path: Path) -> None:
+    """stderr a terminal: a rich progress bar; stderr a pipe: only the diagnostics lines."""
+    import os
+    import pty
+
+    from .conftest import ABIGUARD
+
+    cmd = [str(ABIGUARD), "layout", "bpf_perf_event_data", f"kernel:{mini_tree}", "--arch", "s390x", "--no-cache"]
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(timeout=600)
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"parsing kernel:" in seen
+
+    piped = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert piped.returncode == 0
+    assert "parsing kernel:" not in piped.stderr and "\x1b[" not in piped.stderr
+    assert all(line.startswith("abiguard: warning: ") for line in piped.stderr.splitlines())

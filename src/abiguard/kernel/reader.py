@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -347,7 +348,11 @@ class _Runner:
                             self._finish(i, job, unit, key, todo)
                             continue
                 if self.pool is None:
-                    self.pool = self.stack.enter_context(ProcessPoolExecutor(max_workers=os.cpu_count() or 1))
+                    # spawn: this process may already run libclang threads (another source read
+                    # first) or rich's refresh thread, and forking a threaded process is unsafe.
+                    ctx = multiprocessing.get_context("spawn")
+                    workers = os.cpu_count() or 1
+                    self.pool = self.stack.enter_context(ProcessPoolExecutor(max_workers=workers, mp_context=ctx))
                 self.stats.parsed += 1
                 self.stats.parsed_roots.append((job.target.name, job.roots))
                 cache_dir = self.cache.root if self.cache is not None else None
