@@ -276,3 +276,16 @@ def test_anonymous_struct_given_a_tag_keeps_its_identity(diff_c: DiffC) -> None:
     old = "typedef struct { __u32 a; __u32 b; } pair_t;\nstruct user { pair_t p; };\n"
     result = diff_c(old, old.replace("typedef struct {", "typedef struct pair_t {"))
     assert [(f.kind, f.severity) for f in result.findings] == [("typedef_retargeted", A)]
+
+
+def test_alignment_change_moves_embedders(diff_c: DiffC) -> None:
+    old = "struct a { __u32 x; };\nstruct h { __u32 y; struct a v; };\nstruct p { struct a *ptr; };\n"
+    new = old.replace("struct a { __u32 x; };", "struct a { __u32 x; } __attribute__((aligned(8)));")
+    result = diff_c(old, new)
+    assert only(result, type="struct a", kind="align_changed").severity == B
+    moved = only(result, type="struct h", member="v", kind="member_offset_changed")
+    assert (moved.old, moved.new, moved.root, moved.chain) == (4, 8, "struct a", ("a", "h.v"))
+    # reached only through a pointer, a new alignment is worth a review, not a break
+    alone = diff_c("struct a { __u32 x; };\nstruct p { struct a *ptr; };\n",
+                   "struct a { __u32 x; } __attribute__((aligned(8)));\nstruct p { struct a *ptr; };\n")
+    assert only(alone, kind="align_changed").severity == R

@@ -66,6 +66,10 @@ class GraphView:
     def __init__(self, graph: TypeGraph) -> None:
         self.graph = graph
         # One plain list: every comparison touches every type, and list indexing is the cheapest access.
+        # A lazy reader that can check all its records in bulk (BTF) is asked to: cheaper than per id.
+        bulk = getattr(graph.types, "validate_all", None)
+        if callable(bulk):
+            bulk()
         self.types: list[Type] = graph.types if isinstance(graph.types, list) else list(graph.types)
         self._ref: dict[int, Ref] = {}
         self._flat: dict[int, tuple[FlatMember, ...]] = {}
