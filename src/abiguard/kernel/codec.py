@@ -20,26 +20,31 @@ _NESTED = {"members": Member, "enumerators": Enumerator, "params": Param, "vars"
 _NESTED_FIELDS = {name: tuple(f.name for f in dataclasses.fields(cls)) for name, cls in _NESTED.items()}
 
 
+_NESTED_AT = tuple((_TYPE_FIELDS.index(name), cls, _NESTED_FIELDS[name]) for name, cls in _NESTED.items())
+_KIND_AT = _TYPE_FIELDS.index("kind")
+_ENCODING_AT = _TYPE_FIELDS.index("encoding")
+_KINDS = {int(k): k for k in Kind}
+
+
 def _enc_type(t: Type) -> tuple[Any, ...]:
-    out = []
-    for name in _TYPE_FIELDS:
-        v = getattr(t, name)
-        if name in _NESTED:
-            fields = _NESTED_FIELDS[name]
-            v = tuple(tuple(getattr(x, f) for f in fields) for x in v)
-        elif name in ("kind", "encoding"):
-            v = int(v)
-        out.append(v)
-    return tuple(out)
+    row = [getattr(t, name) for name in _TYPE_FIELDS]
+    row[_KIND_AT] = int(row[_KIND_AT])
+    row[_ENCODING_AT] = int(row[_ENCODING_AT])
+    for at, _, fields in _NESTED_AT:
+        if row[at]:
+            row[at] = tuple(tuple(getattr(x, f) for f in fields) for x in row[at])
+    return tuple(row)
 
 
-def _dec_type(row: tuple[Any, ...]) -> Type:
-    kw = dict(zip(_TYPE_FIELDS, row, strict=True))
-    kw["kind"] = Kind(kw["kind"])
-    kw["encoding"] = IntEncoding(kw["encoding"])
-    for name, cls in _NESTED.items():
-        kw[name] = tuple(cls(*x) for x in kw[name])
-    return Type(**kw)
+def _dec_type(row: tuple[Any, ...], encodings: dict[int, IntEncoding]) -> Type:
+    r = list(row)
+    r[_KIND_AT] = _KINDS[r[_KIND_AT]]
+    enc = r[_ENCODING_AT]
+    r[_ENCODING_AT] = encodings.get(enc) or encodings.setdefault(enc, IntEncoding(enc))
+    for at, cls, _ in _NESTED_AT:
+        if r[at]:
+            r[at] = tuple(cls(*x) for x in r[at])
+    return Type(*r)
 
 
 def _enc_common(types: Any, constants: Any, diagnostics: Any) -> tuple[Any, ...]:
@@ -52,8 +57,9 @@ def _enc_common(types: Any, constants: Any, diagnostics: Any) -> tuple[Any, ...]
 
 def _dec_common(enc: tuple[Any, ...]) -> tuple[list[Type], dict[str, Constant], tuple[Diagnostic, ...]]:
     types, constants, diagnostics = enc
+    encodings: dict[int, IntEncoding] = {}
     return (
-        [_dec_type(r) for r in types],
+        [_dec_type(r, encodings) for r in types],
         {c[0]: Constant(*c) for c in constants},
         tuple(Diagnostic(*d) for d in diagnostics),
     )
