@@ -413,3 +413,29 @@ def test_size_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compile_c) ->
     obj = compile_c(ALL_KINDS_C, name="capped")
     with pytest.raises(AbiguardError, match=r"capped.o: ELF section .BTF is \d+ bytes, over 64"):
         read_btf(obj)
+
+
+def test_member_beyond_the_struct_size() -> None:
+    w, i = _simple()
+    w.struct("s", 8, [("a", i, 0, 0), ("b", i, 48, 0)])  # b ends at bit 80; its offset word is byte 72
+    assert "BTF type [2] at byte 72: member 'b' of STRUCT 's' ends at bit 80, beyond its 8 bytes" in _error(w.build())
+    w, i = _simple()
+    w.struct("bits", 4, [("a", i, 0, 3), ("b", i, 30, 5)])
+    assert "member 'b' of STRUCT 'bits' ends at bit 35" in _error(w.build())
+    w, i = _simple()
+    w.struct("u", 2, [("a", i, 0, 0)], union=True)
+    assert "member 'a' of UNION 'u' ends at bit 32, beyond its 2 bytes" in _error(w.build())
+    w, i = _simple()
+    w.struct("big", 12, [("arr", w.array(i, i, 4), 0, 0)])
+    assert "member 'arr' of STRUCT 'big' ends at bit 128" in _error(w.build())
+
+
+def test_32_bit_pointers_in_raw_btf_read_on_a_64_bit_host() -> None:
+    """Raw BTF carries no pointer size: a 32-bit layout (pointer at offset 4 of 8) must stay valid."""
+    w, i = _simple()
+    p = w.ptr(i)
+    w.struct("s32", 8, [("x", i, 0, 0), ("p", p, 32, 0)])
+    w.struct("flex", 4, [("n", i, 0, 0), ("tail", w.array(p, i, 0), 32, 0)])
+    parsed = parse_btf(w.build(), WHERE)
+    parsed.validate_all()
+    assert parsed.graph.resolve("struct s32") == 3

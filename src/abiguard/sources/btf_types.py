@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, overload
 
 from ..errors import AbiguardError
-from ..model.types import COMPOSITE_KINDS, VOID, Kind, Type
+from ..model.types import COMPOSITE_KINDS, TRANSPARENT_KINDS, VOID, Kind, Type
 from .btf_decode import decode_record, edges
 from .btf_names import NameIndex
 
@@ -32,6 +32,7 @@ _WHITE, _GREY, _BLACK = 0, 1, 2
 MAX_DEPTH = 128
 # After this many types checked one by one, check the whole file in one bulk pass instead.
 _CHECKS_BEFORE_BULK = 5000
+_SIZED_KINDS = frozenset({Kind.INT, Kind.FLOAT, Kind.ENUM, Kind.ENUM64, Kind.STRUCT, Kind.UNION})
 
 
 @contextmanager
@@ -78,6 +79,7 @@ class BtfTypes(Sequence[Type]):
         self._ready: list[Type | None] = [None] * n
         self._colors = (bytearray(n), bytearray(n))  # DFS state per cycle rule, see _check
         self._heights: tuple[list[int], list[int]] = ([0] * n, [0] * n)
+        self._sizes = [-1] * n  # byte_size memo, -1 = not computed
         self.str_cache: dict[int, str] = {}
         self.names = NameIndex(self)
         self._all_valid = False
@@ -260,11 +262,47 @@ class BtfTypes(Sequence[Type]):
         t = self.decoded(tid)
         return f"{t.kind.name} '{t.name}'" if t.name else t.kind.name
 
+    def byte_size(self, tid: int) -> int:
+        """A lower bound of sizeof() for validation: exact, except pointers count 4 bytes.
+
+        Raw BTF does not record its pointer size and the target may only be guessed (host or s390x),
+        so the smallest pointer any target has keeps 32-bit BTF read on a 64-bit host valid.
+        """
+        if tid < self.first_id:
+            return 0 if tid == 0 or self.base is None else self.base.byte_size(tid)
+        local = tid - self.first_id
+        size = self._sizes[local]
+        if size < 0:
+            t = self.decoded(tid)
+            k = t.kind
+            if k in TRANSPARENT_KINDS or k == Kind.VAR:
+                size = self.byte_size(t.ref)  # depth bounded: walked by value first
+            elif k == Kind.PTR:
+                size = 4
+            elif k == Kind.ARRAY:
+                size = t.nelems * self.byte_size(t.ref)
+            elif k in _SIZED_KINDS:
+                size = t.size
+            else:
+                size = 0  # void, functions, forwards: no storage
+            self._sizes[local] = size
+        return size
+
     def _check_targets(self, tid: int, t: Type) -> None:
-        """Checks that need the kind of a referenced record (FUNC -> FUNC_PROTO, DATASEC -> VAR ...)."""
+        """Checks that need the records a type refers to (FUNC -> FUNC_PROTO, members within the size ...)."""
         k = t.kind
         w = self.starts[tid - self.first_id]
-        if k == Kind.FUNC:
+        if k in COMPOSITE_KINDS:
+            limit = 8 * t.size
+            for n, m in enumerate(t.members):
+                end = m.bit_offset + (m.bit_size or 8 * self.byte_size(m.type))
+                if end > limit:
+                    raise self.error(
+                        tid,
+                        w + 5 + 3 * n,
+                        f"member '{m.name}' of {k.name} '{t.name}' ends at bit {end}, beyond its {t.size} bytes",
+                    )
+        elif k == Kind.FUNC:
             if self.kind_no(t.ref) != Kind.FUNC_PROTO:
                 raise self.error(tid, w + 2, f"FUNC '{t.name}' refers to [{t.ref}], which is not a FUNC_PROTO")
         elif k == Kind.DATASEC:
