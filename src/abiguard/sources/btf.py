@@ -7,6 +7,7 @@ btf_types.py. `ParsedBtf.validate_all()` checks every id for commands that walk 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ..errors import AbiguardError
@@ -27,9 +28,11 @@ class ParsedBtf:
     graph: TypeGraph
     btf: BtfTypes
 
-    @property
+    @cached_property
     def strings(self) -> bytes:
         """The string section; for split BTF the base's strings come first, as libbpf numbers them."""
+        if self.btf.base is None:
+            return self.btf.own_strings
         parts = []
         b: BtfTypes | None = self.btf
         while b is not None:
