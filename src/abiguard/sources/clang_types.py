@@ -89,7 +89,7 @@ class TypeBuilder:
 
     # --- entry points -------------------------------------------------------------------
     def add_declaration(self, cursor: Cursor) -> None:
-        """Record the type a top-level declaration introduces (invalid ones are skipped)."""
+        """Record the type a top-level declaration introduces (invalid typedefs and functions are skipped)."""
         kind = cursor.kind
         if kind in _TAG_DECLS:
             self.type_id(cursor.type)  # a struct whose definition had errors becomes a forward
