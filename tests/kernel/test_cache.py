@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from abiguard.kernel import KernelResult, codec, load_kernel
+from abiguard.kernel.cache import FORMAT
 from abiguard.model import TypeGraph
 from abiguard.model.target import parse_arch_list
 from abiguard.sources import SourceOptions
@@ -70,7 +71,7 @@ def test_corrupt_entries_are_ignored_and_rewritten(mini_tree: Path, tmp_path: Pa
     cache = tmp_path / "cache"
     first = _read(mini_tree, cache)
     total = first.stats.parsed
-    res = sorted((cache / "units-v1" / "res").rglob("*.bin"))
+    res = sorted((cache / f"units-v{FORMAT}" / "res").rglob("*.bin"))
     # Drop the merged graphs, so the units themselves are read; then damage one unit and one index.
     units = []
     for p in res:
@@ -86,7 +87,7 @@ def test_corrupt_entries_are_ignored_and_rewritten(mini_tree: Path, tmp_path: Pa
     data = bytearray(victim.read_bytes())
     data[-10] ^= 0xFF
     victim.write_bytes(bytes(data))
-    idx = sorted((cache / "units-v1" / "idx").rglob("*.json"))[0]
+    idx = sorted((cache / f"units-v{FORMAT}" / "idx").rglob("*.json"))[0]
     idx.write_text("{not json")
 
     second = _read(mini_tree, cache)

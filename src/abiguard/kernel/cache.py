@@ -26,7 +26,7 @@ from typing import Any
 
 from . import codec
 
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"ABGUNIT\0"
 _MAX_CANDIDATES = 8  # per TU: enough for a few refs of a bisect or a diff without unbounded growth
 
@@ -75,10 +75,13 @@ class UnitCache:
     def _res(self, key: str) -> Path:
         return self.dir / "res" / key[:2] / f"{key}.bin"
 
-    def _candidates(self, prekey: str) -> list[tuple[list[tuple[str, str]], str, bool]]:
+    def _candidates(self, prekey: str) -> list[tuple[list[tuple[str, str]], str, bool, list[str] | None]]:
         try:
             raw = json.loads(self._idx(prekey).read_text())
-            return [([(str(p), str(h)) for p, h in files], str(key), bool(ok)) for files, key, ok in raw]
+            return [
+                ([(str(p), str(h)) for p, h in files], str(key), bool(ok), [str(x) for x in note] if note else None)
+                for files, key, ok, note in raw
+            ]
         except FileNotFoundError:
             return []
         except (OSError, ValueError, TypeError):
@@ -87,11 +90,12 @@ class UnitCache:
 
     def find(
         self, prekey: str, file_hash: Callable[[str], str | None]
-    ) -> tuple[str, bool, tuple[str, ...]] | None:
-        """(result key, ok flag, files read) of the stored result whose read files all still hash the same."""
-        for files, key, ok in self._candidates(prekey):
+    ) -> tuple[str, bool, tuple[str, ...], list[str] | None] | None:
+        """(result key, ok flag, files read, note) of the stored result whose read files all still hash
+        the same; the note is what store() was given (a failed TU's summary), so it needs no load."""
+        for files, key, ok, note in self._candidates(prekey):
             if all(file_hash(p) == h for p, h in files) and self._res(key).is_file():
-                return key, ok, tuple(p for p, _ in files)
+                return key, ok, tuple(p for p, _ in files), note
         return None
 
     def load(self, key: str) -> Any | None:
@@ -130,12 +134,14 @@ class UnitCache:
         blob = MAGIC + FORMAT.to_bytes(4, "little") + hashlib.sha256(payload).digest() + payload
         atomic_write(self._res(key), blob)
 
-    def store(self, prekey: str, files: Mapping[str, str], payload: bytes, ok: bool) -> str:
+    def store(
+        self, prekey: str, files: Mapping[str, str], payload: bytes, ok: bool, note: list[str] | None = None
+    ) -> str:
         """Record codec bytes for this TU and these (path -> sha256) inputs; returns its key."""
         flist = sorted(files.items())
         key = digest(prekey, *(f"{p}\0{h}" for p, h in flist))
         self.put(key, payload)
         candidates = [c for c in self._candidates(prekey) if c[1] != key]
-        candidates.insert(0, ([list(x) for x in flist], key, ok))  # type: ignore[arg-type]
+        candidates.insert(0, ([list(x) for x in flist], key, ok, note))  # type: ignore[arg-type]
         atomic_write(self._idx(prekey), json.dumps(candidates[:_MAX_CANDIDATES]).encode())
         return key

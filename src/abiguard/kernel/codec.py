@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
-from typing import Any
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, overload
 
 from ..model.graph import Diagnostic, TypeGraph
 from ..model.target import TARGETS
@@ -23,6 +24,7 @@ _NESTED_FIELDS = {name: tuple(f.name for f in dataclasses.fields(cls)) for name,
 _NESTED_AT = tuple((_TYPE_FIELDS.index(name), cls, _NESTED_FIELDS[name]) for name, cls in _NESTED.items())
 _KIND_AT = _TYPE_FIELDS.index("kind")
 _ENCODING_AT = _TYPE_FIELDS.index("encoding")
+_NAME_AT = _TYPE_FIELDS.index("name")
 _KINDS = {int(k): k for k in Kind}
 
 
@@ -65,6 +67,52 @@ def _dec_common(enc: tuple[Any, ...]) -> tuple[list[Type], dict[str, Constant], 
     )
 
 
+class LazyTypes(Sequence[Type]):
+    """A graph's types, each rebuilt from its row the first time it is asked for."""
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self._rows = rows
+        self._done: list[Type | None] = [None] * len(rows)
+        self._encodings: dict[int, IntEncoding] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, i: int) -> Type: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Type]: ...
+    def __getitem__(self, i: int | slice) -> Type | list[Type]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self._rows)))]
+        t = self._done[i]
+        if t is None:
+            t = self._done[i] = _dec_type(self._rows[i], self._encodings)
+        return t
+
+
+class LazyConstants(Mapping[str, Constant]):
+    """A graph's constants, all rebuilt the first time any is asked for."""
+
+    def __init__(self, rows: list[tuple[str, int, str]]) -> None:
+        self._rows = rows
+        self._map: dict[str, Constant] | None = None
+
+    def _all(self) -> dict[str, Constant]:
+        if self._map is None:
+            self._map = {c[0]: Constant(*c) for c in self._rows}
+        return self._map
+
+    def __getitem__(self, name: str) -> Constant:
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 def dump_unit(unit: Any) -> bytes:
     """A header reader UnitResult as bytes; its types, constants and diagnostics as tuples."""
     shell = dataclasses.replace(unit, types=(), constants={}, diagnostics=())
@@ -85,7 +133,13 @@ def load(data: bytes) -> Any:
         types, constants, diagnostics = _dec_common(enc)
         return dataclasses.replace(shell, types=tuple(types), constants=constants, diagnostics=diagnostics)
     if obj[0] == "graph":
-        _, target, source, enc = obj
-        types, constants, diagnostics = _dec_common(enc)
-        return TypeGraph(TARGETS[target], types, source, constants, diagnostics)
+        _, target, source, (types, constants, diagnostics) = obj
+        # Decoded on demand: `abiguard layout` on a warm cache touches a handful of 10k types.
+        lazy = LazyTypes(types)
+        names: dict[str, list[int]] = {}
+        for i, row in enumerate(types):
+            if row[_NAME_AT]:
+                names.setdefault(row[_NAME_AT], []).append(i)
+        return TypeGraph(TARGETS[target], lazy, source, LazyConstants(constants),
+                         tuple(Diagnostic(*d) for d in diagnostics), name_lookup=lambda n: list(names.get(n, ())))
     raise ValueError(f"unknown record {obj[0]!r}")

@@ -69,7 +69,8 @@ def parse_job(job: Job, cache_dir: Path | None, prekey: str) -> tuple[bytes, str
         ok = unit.ok
         # A failed TU is only read for its errors: its types need not fill the cache.
         kept = payload if ok else codec.dump_unit(replace(unit, types=unit.types[:1], constants={}))
-        key = UnitCache(cache_dir).store(prekey, files, kept, ok)
+        note = list(_failure(job, unit)) if not ok and len(job.roots) == 1 else None
+        key = UnitCache(cache_dir).store(prekey, files, kept, ok, note)
     return payload, key, tuple(sorted(files))
 
 
@@ -322,11 +323,18 @@ class _Runner:
             if unit is not None:
                 plan.units[job.roots] = unit
         elif len(job.roots) == 1:
-            plan.failures.append(_failure(job, unit))
+            self._failed(i, job, _failure(job, unit))
+            return
         else:
             more = _split(job, unit)
             todo.extend((i, j) for j in more)
             self._grow(len(more))
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+    def _failed(self, i: int, job: Job, failure: tuple[str, str]) -> None:
+        self.state[i].jobs[job.roots] = job
+        self.state[i].failures.append(failure)
         if self.bar is not None:
             self.bar.advance(self.task)
 
@@ -340,8 +348,12 @@ class _Runner:
                 if self.cache is not None and use_cache:
                     found = self.cache.find(self.prekey(job), self.state[i].hashes)
                     if found is not None:
-                        key, ok, read = found
+                        key, ok, read, note = found
                         self.stats.inputs[(job.target.name, job.roots)] = read
+                        if not ok and note is not None and len(job.roots) == 1:
+                            self.stats.cached += 1
+                            self._failed(i, job, (note[0], note[1]))
+                            continue
                         unit = None if ok else self.cache.load(key)
                         if ok or unit is not None:
                             self.stats.cached += 1
