@@ -102,3 +102,29 @@ def test_output_file_waivers_and_text_report(tmp_path: Path, capsys) -> None:
     bad.write_text("[[waiver]]\ntype = 1\n")
     rc, _, err = _run(capsys, old, new, "--arch", "x86_64", "--waivers", str(bad))
     assert rc == 2 and str(bad) in err
+
+
+@pytest.mark.slow
+def test_arch_all_breaks_only_where_the_register_set_grew(tmp_path: Path, capsys) -> None:
+    from .test_impact import AFTER, BEFORE
+
+    old, new = _headers(tmp_path, BEFORE, AFTER)
+    rc, out, _ = _run(capsys, old, new, "--arch", "all", "--format", "json")
+    data = json.loads(out)
+    assert rc == 1 and len(data["arches"]) == 15
+    assert {f["arch"] for f in data["findings"]} == {"s390x", "aarch64"}
+    moved = {(f["arch"], f["old"], f["new"]) for f in data["findings"] if f["member"] == "sample_period"}
+    assert moved == {("s390x", 152, 160), ("aarch64", 272, 280)}
+    assert all(f["chain"] == ["user_pt_regs", "bpf_user_pt_regs_t", "bpf_perf_event_data.regs"]
+               for f in data["findings"] if f["type"] == "struct bpf_perf_event_data")
+
+
+def test_headers_that_do_not_parse_are_reported_as_errors(tmp_path: Path, capsys) -> None:
+    for side in ("old", "new"):
+        (tmp_path / side).mkdir()
+        (tmp_path / side / "good.h").write_text("struct ok { int a; };\n")
+        (tmp_path / side / "bad.h").write_text("struct bad { int a b; };\n")
+    rc, out, _ = _run(capsys, str(tmp_path / "old"), str(tmp_path / "new"), "--arch", "x86_64", "--format", "json")
+    data = json.loads(out)
+    assert rc == 0 and data["verdict"] == "identical"
+    assert len(data["errors"]) == 1 and "bad.h:1" in data["errors"][0]
