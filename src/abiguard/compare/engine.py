@@ -313,7 +313,7 @@ def run_diff(old: list[TypeGraph], new: list[TypeGraph], roots: Sequence[str] = 
     common = [a for a in old_by if a in new_by]
     if not common and len(old) == 1 and len(new) == 1:
         raise AbiguardError(new[0].source, f"describes {new[0].target.name}, but OLD "
-                            f"({old[0].source}) describes {old[0].target.name}: nothing to compare")
+                            f"({old[0].source}) describes {old[0].target.name}: pass --arch to read both as one")
     if not common:
         raise AbiguardError(new[0].source if new else None, "OLD and NEW share no architecture")
     order = {name: i for i, name in enumerate(ALL_ARCHES)}

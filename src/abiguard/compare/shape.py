@@ -60,6 +60,17 @@ class FlatMember:
         return self.bit_size != 0
 
 
+def _int_spelling(name: str) -> str:
+    """One spelling per C integer type: gcc says `long unsigned int` where clang says `unsigned long`."""
+    words = name.split()
+    if len(words) < 2:
+        return name
+    if "int" in words and ("long" in words or "short" in words):
+        words = [w for w in words if w != "int"]
+    sign = [w for w in words if w in ("signed", "unsigned")]
+    return " ".join(sign + [w for w in words if w not in ("signed", "unsigned")])
+
+
 class GraphView:
     """Memoized name-based views of one TypeGraph; one instance per graph per comparison."""
 
@@ -136,7 +147,7 @@ class GraphView:
         if k == Kind.VOID:
             return ("void",)
         if k == Kind.INT:
-            return ("int", t.name, t.size, int(t.encoding), t.int_bits)
+            return ("int", _int_spelling(t.name), t.size, int(t.encoding), t.int_bits)
         if k == Kind.FLOAT:
             return ("float", t.name, t.size)
         if k == Kind.PTR:
