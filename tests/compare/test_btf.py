@@ -43,7 +43,7 @@ def test_btf_of_modified_object(compile_c: Callable[..., Path], target: str) -> 
     assert "u64" in proto.new and "extra" not in proto.old
 
 
-def test_btf_of_same_source_is_identical(compile_c: Callable[..., Path]) -> None:
+def test_btf_with_one_new_function_differs_only_by_it(compile_c: Callable[..., Path]) -> None:
     a = read_btf_file(compile_c(OLD_C, name="a"))
     b = read_btf_file(compile_c(OLD_C + "\nint unrelated(void) { return 1; }\n", name="b"))
     result = run_diff([a], [b])

@@ -289,3 +289,20 @@ def test_alignment_change_moves_embedders(diff_c: DiffC) -> None:
     alone = diff_c("struct a { __u32 x; };\nstruct p { struct a *ptr; };\n",
                    "struct a { __u32 x; } __attribute__((aligned(8)));\nstruct p { struct a *ptr; };\n")
     assert only(alone, kind="align_changed").severity == R
+
+
+def test_enumerator_renamed_with_same_value_is_api(diff_c: DiffC) -> None:
+    old = "enum e { E_A = 1, E_B = 2 };\n"
+    result = diff_c(old, "enum e { E_A = 1, E_BETTER = 2 };\n")
+    renamed = only(result, kind="enumerator_renamed")
+    assert (renamed.old, renamed.new, renamed.severity) == ("E_B", "E_BETTER", A)
+    assert result.verdict == A
+
+
+def test_anonymous_enum_constants_are_matched_by_their_names(diff_c: DiffC) -> None:
+    old = "enum { BPF_ANY = 0, BPF_NOEXIST = 1, BPF_EXIST = 2 };\n"
+    result = diff_c(old, "enum { BPF_ANY = 0, BPF_NOEXIST = 1, BPF_EXIST = 2, BPF_F_LOCK = 4 };\n")
+    added = only(result, kind="enumerator_added")
+    assert (added.type, added.member, added.severity) == ("enum (anonymous: BPF_ANY)", "BPF_F_LOCK", C)
+    changed = diff_c(old, "enum { BPF_ANY = 0, BPF_NOEXIST = 1, BPF_EXIST = 3 };\n")
+    assert only(changed, member="BPF_EXIST").severity == B
