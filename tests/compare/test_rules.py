@@ -306,3 +306,15 @@ def test_anonymous_enum_constants_are_matched_by_their_names(diff_c: DiffC) -> N
     assert (added.type, added.member, added.severity) == ("enum (anonymous: BPF_ANY)", "BPF_F_LOCK", C)
     changed = diff_c(old, "enum { BPF_ANY = 0, BPF_NOEXIST = 1, BPF_EXIST = 3 };\n")
     assert only(changed, member="BPF_EXIST").severity == B
+
+
+def test_type_renamed_with_identical_layout_is_api(diff_c: DiffC) -> None:
+    old = "struct old_name { __u32 a; __u64 b; };\nstruct user { struct old_name *p; };\n"
+    result = diff_c(old, old.replace("old_name", "new_name"))
+    renamed = only(result, kind="type_renamed")
+    assert (renamed.old, renamed.new, renamed.severity) == ("struct old_name", "struct new_name", A)
+    assert result.verdict == A
+    # a different layout under the new name is a removal and an addition, not a rename
+    other = diff_c(old, old.replace("struct old_name { __u32 a; __u64 b; }", "struct new_name { __u64 a; __u64 b; }")
+                   .replace("old_name", "new_name"))
+    assert {f.kind for f in other.findings} == {"type_removed", "type_added", "member_type_changed"}

@@ -144,8 +144,10 @@ class _Comparison:
 
     def run(self) -> list[Finding]:
         findings: list[Finding] = []
-        findings += self._presence(self.matching.removed, self.old, removed=True)
-        findings += self._presence(self.matching.added, self.new, removed=False)
+        renamed, removed, added = self._renamed_types()
+        findings += renamed
+        findings += self._presence(removed, self.old, removed=True)
+        findings += self._presence(added, self.new, removed=False)
         attributed = {key: self.impact.attribute(d) for key, d in sorted(self.diffs.items())}
         # A root with an effect in an ABI type is embedded by value in it (the growth rule needs this).
         embedded = {cause.root for key, pairs in attributed.items() for _, cause in pairs
@@ -162,6 +164,48 @@ class _Comparison:
         return sorted(findings, key=Finding.sort_key)
 
     # --- added / removed types --------------------------------------------------------
+    def _rename_key(self, view: GraphView, tid: int) -> tuple[object, ...] | None:
+        """What must agree for a removed and an added type to be one type renamed: everything but its name."""
+        t = view.types[tid]
+        if t.kind in COMPOSITE_KINDS:
+            members = tuple((m.path, m.bit_offset, m.bit_size, view.layout(m.type_id)) for m in view.flat(tid))
+            return (int(t.kind), t.size, members)
+        if t.kind in ENUM_KINDS:
+            return ("enum", t.size, tuple((e.name, e.value) for e in t.enumerators))
+        if t.kind == Kind.TYPEDEF:
+            return ("typedef", view.ref(t.ref))
+        return None
+
+    def _renamed_types(self) -> tuple[list[Finding], list[tuple[TypeKey, int]], list[tuple[TypeKey, int]]]:
+        """A type removed and one added with the same layout and members, one each: a rename (api)."""
+        def by_key(entries: list[tuple[TypeKey, int]], view: GraphView) -> dict[object, list[tuple[TypeKey, int]]]:
+            out: dict[object, list[tuple[TypeKey, int]]] = {}
+            for key, tid in entries:
+                if key.anon_enum or key.kind == "func":
+                    continue
+                rk = self._rename_key(view, tid)
+                if rk is not None:
+                    out.setdefault(rk, []).append((key, tid))
+            return out
+
+        gone = by_key(self.matching.removed, self.old)
+        fresh = by_key(self.matching.added, self.new)
+        findings: list[Finding] = []
+        paired: set[TypeKey] = set()
+        for rk, olds in gone.items():
+            news = fresh.get(rk, [])
+            if len(olds) != 1 or len(news) != 1 or olds[0][0].kind != news[0][0].kind:
+                continue
+            (okey, _), (nkey, nid) = olds[0], news[0]
+            paired.update((okey, nkey))
+            c = Change("type_renamed", None, okey.display, nkey.display, layout_identical=True)
+            findings.append(self._finding(c, nkey.display, None, rules.severity(c, rules.TypeFacts()),
+                                          root=nkey.display, location=self.new.types[nid].location,
+                                          message=f"{okey.display} renamed to {nkey.display} (same layout)"))
+        removed = [(k, t) for k, t in self.matching.removed if k not in paired]
+        added = [(k, t) for k, t in self.matching.added if k not in paired]
+        return findings, removed, added
+
     def _presence(self, entries: list[tuple[TypeKey, int]], view: GraphView, removed: bool) -> list[Finding]:
         out = []
         for key, tid in sorted(entries):

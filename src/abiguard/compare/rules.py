@@ -194,6 +194,7 @@ RULES: dict[str, Callable[[Change, TypeFacts], Severity]] = {
     "typedef_retargeted": retyped,
     "func_proto_changed": retyped,
     "member_renamed": renamed,
+    "type_renamed": renamed,
     "enumerator_renamed": renamed,
     "enumerator_added": enumerator_added,
     "enumerator_value_changed": enumerator_changed,
