@@ -223,7 +223,7 @@ def test_define_constants(diff_c: DiffC) -> None:
 
 def test_types_added_and_removed(diff_c: DiffC) -> None:
     old = "struct keep { int a; };\nstruct gone { int a; };\n"
-    result = diff_c(old, "struct keep { int a; };\nstruct fresh { int a; };\n")
+    result = diff_c(old, "struct keep { int a; };\nstruct fresh { long b; };\n")
     assert only(result, type="struct gone").severity == B
     assert only(result, type="struct fresh").severity == C
 
