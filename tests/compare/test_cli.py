@@ -128,3 +128,13 @@ def test_headers_that_do_not_parse_are_reported_as_errors(tmp_path: Path, capsys
     data = json.loads(out)
     assert rc == 0 and data["verdict"] == "identical"
     assert len(data["errors"]) == 1 and "bad.h:1" in data["errors"][0]
+
+
+def test_type_scope_does_not_soften_severity(tmp_path: Path, capsys) -> None:
+    # `req` grows; it is embedded by value in `ctx`, which --type req does not reach: still breaking
+    old, new = _headers(tmp_path, BASE, BASE.replace("__u32 flags;", "__u32 flags; __u32 prio;"))
+    rc, out, _ = _run(capsys, old, new, "--arch", "x86_64", "--format", "json", "--type", "struct req")
+    data = json.loads(out)
+    assert rc == 1
+    assert {(f["type"], f["kind"], f["severity"]) for f in data["findings"]} == {
+        ("struct req", "member_added", "breaking"), ("struct req", "size_changed", "breaking")}

@@ -149,9 +149,9 @@ class _Comparison:
         findings += self._presence(removed, self.old, removed=True)
         findings += self._presence(added, self.new, removed=False)
         attributed = {key: self.impact.attribute(d) for key, d in sorted(self.diffs.items())}
-        # A root with an effect in an ABI type is embedded by value in it (the growth rule needs this).
-        embedded = {cause.root for key, pairs in attributed.items() for _, cause in pairs
-                    if cause is not None and (self.scope is None or key.display in self.scope.names)}
+        # A root with an effect in another type is embedded by value (the growth rule needs this). Every
+        # named type is ABI: `--type` chooses what is reported, not how severe a change is.
+        embedded = {cause.root for pairs in attributed.values() for _, cause in pairs if cause is not None}
         for key, pairs in attributed.items():
             findings += self._type_findings(self.diffs[key], pairs, key in embedded)
         for c in diff_constants(self.old.graph.constants, self.new.graph.constants):
