@@ -439,3 +439,15 @@ def test_32_bit_pointers_in_raw_btf_read_on_a_64_bit_host() -> None:
     parsed = parse_btf(w.build(), WHERE)
     parsed.validate_all()
     assert parsed.graph.resolve("struct s32") == 3
+
+
+def test_elf_claiming_billions_of_sections(compile_c, tmp_path: Path) -> None:
+    """Extended section numbering (e_shnum 0, count in section 0's sh_size) set absurdly: refused, no hang."""
+    data = bytearray(compile_c(ALL_KINDS_C, name="shnum").read_bytes())
+    shoff = struct.unpack_from("<Q", data, 40)[0]  # ELF64 little-endian: e_shoff
+    struct.pack_into("<H", data, 60, 0)  # e_shnum
+    struct.pack_into("<Q", data, shoff + 32, 0xFFFFFFFF)  # section 0 sh_size
+    path = tmp_path / "shnum.o"
+    path.write_bytes(bytes(data))
+    with pytest.raises(AbiguardError, match=r"shnum.o: ELF section header table \(4294967295 x 64 bytes\) runs past"):
+        read_btf(path)

@@ -62,6 +62,11 @@ def read_elf(path: Path, names: tuple[str, ...]) -> ElfInfo:
     try:
         with path.open("rb") as f:
             elf = ELFFile(f)
+            # A damaged header can claim billions of sections (extended numbering); refuse before iterating.
+            size = path.stat().st_size
+            count, entsize, table = elf.num_sections(), elf["e_shentsize"], elf["e_shoff"]
+            if count and (entsize < 40 or table + count * entsize > size):
+                raise AbiguardError(path, f"ELF section header table ({count} x {entsize} bytes) runs past the end")
             sections: dict[str, ElfSection] = {}
             for name in names:
                 sec = elf.get_section_by_name(name)
