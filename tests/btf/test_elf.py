@@ -83,6 +83,11 @@ def test_module_with_distilled_base(compile_c, tmp_path: Path, bpftool: str) -> 
     assert graph[graph[ptr].ref].name == "outer"
     assert_same_as_bpftool(graph, bpftool_raw(bpftool, split_path, base=base_path), first_id=len(base.graph))
     assert elf_section(module, ".BTF.base") == base_raw
+    assert not graph.diagnostics
+    # A base given as well is not what the ids refer to: the distilled one is used, and that is said.
+    other = read_btf_file(module, base=read_btf_file(base_path))
+    assert other[other.resolve("struct module_s")].members[0].type == ptr
+    assert any("distilled" in d.message for d in other.diagnostics)
 
 
 def test_elf_without_btf(tmp_path: Path) -> None:

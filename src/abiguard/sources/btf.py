@@ -153,10 +153,16 @@ def read_btf(path: str | Path, base: TypeGraph | ParsedBtf | None = None, target
     if target is None:
         target = elf_target(path, info)
     distilled = info.sections.get(".BTF.base")
-    if distilled is not None and base is None:
-        # Modules built with a distilled base refer to it; it is enough to name and size base types.
-        base = parse_btf(distilled.data, f"{path} (.BTF.base)", None, target, file_offset=distilled.file_offset)
-    return parse_btf(btf_sec.data, str(path), base, target, file_offset=btf_sec.file_offset)
+    if distilled is None:
+        return parse_btf(btf_sec.data, str(path), base, target, file_offset=btf_sec.file_offset)
+    # Modules built with a distilled base number their ids after it, not after the full vmlinux: read
+    # them on it (it names and sizes the base types they use). Relocating onto a given base is not done.
+    distilled_base = parse_btf(distilled.data, f"{path} (.BTF.base)", None, target, file_offset=distilled.file_offset)
+    parsed = parse_btf(btf_sec.data, str(path), distilled_base, target, file_offset=btf_sec.file_offset)
+    if base is not None:
+        note = Diagnostic(str(path), "split on its own .BTF.base (distilled); the given base BTF was not used")
+        parsed.graph.diagnostics = (*parsed.graph.diagnostics, note)
+    return parsed
 
 
 def read_btf_file(path: str | Path, base: TypeGraph | None = None, target: Target | None = None) -> TypeGraph:
