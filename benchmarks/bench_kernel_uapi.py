@@ -70,7 +70,7 @@ def run_kernel_route(tree: Path, karch: str, gcc: str, work: Path, jobs: int) ->
         obj = out / (h.replace("/", "__") + ".o")
         cmd = [gcc, "-c", "-o", str(obj), "-x", "c", "-O0", "-std=c90", "-fno-eliminate-unused-debug-types",
                "-g", f"-I{inc}", "-include", h, "-"]
-        ok = subprocess.run(cmd, input="int main(void) { return 0; }\n", capture_output=True).returncode == 0
+        ok = subprocess.run(cmd, input=b"int main(void) { return 0; }\n", capture_output=True).returncode == 0
         return obj if ok else None
 
     def abidw_one(obj: Path) -> None:

@@ -9,11 +9,13 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..errors import AbiguardError
 from ..model import Target, TypeGraph
 from ..model.graph import Diagnostic
 from . import codec
@@ -374,7 +376,11 @@ class _Runner:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for fut in sorted(done, key=lambda f: running[f][1].roots):
                 i, job = running.pop(fut)
-                payload, key, read = fut.result()
+                try:
+                    payload, key, read = fut.result()
+                except BrokenProcessPool:
+                    raise AbiguardError(job.roots[0], f"{job.target.name}: the parser process died "
+                                        "(out of memory, or a crash in libclang)") from None
                 self.stats.inputs[(job.target.name, job.roots)] = read
                 self._finish(i, job, codec.load(payload), key, todo)
 
