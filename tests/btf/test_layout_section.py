@@ -121,3 +121,16 @@ def test_classic_header_blob_is_unchanged_by_the_layout_support() -> None:
     parsed = parse_btf(w.build(), "classic.btf")
     parsed.validate_all()
     assert [parsed.graph[i].name for i in parsed.graph.ids()] == ["int", "t"]
+
+
+def test_header_between_the_two_known_sizes() -> None:
+    """hdr_len 28 carries layout_off but no layout_len: like the kernel, the missing field reads as 0."""
+    w = BtfWriter()
+    i = w.int_("int", 4, 1)
+    w.typedef("t", i)
+    data = bytearray(w.build(hdr_len=28))
+    parse_btf(bytes(data), "hdr28.btf").validate_all()
+    struct.pack_into("<I", data, 24, 4)  # a layout_off with no length: no layout section
+    parsed = parse_btf(bytes(data), "hdr28.btf")
+    parsed.validate_all()
+    assert parsed.btf.header.layout is None and parsed.graph.resolve("t") == 2
