@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import require_tool
 
 from abiguard.cli import main
 from abiguard.compare import compare_graphs, run_diff
@@ -58,3 +60,23 @@ def test_vmlinux_against_itself_is_identical(vmlinux_btf: Path, capsys: pytest.C
     assert done.value.code == 0
     data = json.loads(capsys.readouterr().out)
     assert (data["verdict"], data["findings"]) == ("identical", [])
+
+
+def test_same_named_types_pair_by_declaration_not_by_order(compile_c: Callable[..., Path], tmp_path: Path) -> None:
+    # two objects disagreeing on `struct dup`, linked by bpftool: the BTF keeps both definitions
+    bpftool = require_tool("bpftool")
+    a = compile_c("struct dup { int x; };\nstruct dup ga;\n", name="a")
+    b = compile_c("struct dup { long y; long z; };\nstruct dup gb;\n", name="b")
+    ab, ba = tmp_path / "ab.o", tmp_path / "ba.o"
+    subprocess.run([bpftool, "gen", "object", str(ab), str(a), str(b)], check=True, capture_output=True)
+    subprocess.run([bpftool, "gen", "object", str(ba), str(b), str(a)], check=True, capture_output=True)
+    old, new = read_btf_file(ab), read_btf_file(ba)
+    assert [old[i].size for i in old.ids_named("dup")] == [4, 16]
+    assert [new[i].size for i in new.ids_named("dup")] == [16, 4]
+    assert run_diff([old], [new]).findings == []
+    # one of them grows: exactly that one is reported
+    b2 = compile_c("struct dup { long y; long z; long w; };\nstruct dup gb;\n", name="b2")
+    grown = tmp_path / "grown.o"
+    subprocess.run([bpftool, "gen", "object", str(grown), str(b2), str(a)], check=True, capture_output=True)
+    sizes = [(f.old, f.new) for f in run_diff([old], [read_btf_file(grown)]).findings if f.kind == "size_changed"]
+    assert sizes == [(16, 24)]

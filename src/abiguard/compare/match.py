@@ -92,6 +92,7 @@ def match_types(old: GraphView, new: GraphView) -> Matching:
     result = Matching()
     old_index = dict(_named_types(old))
     new_index = dict(_named_types(new))
+    _pair_duplicates(old, new, old_index, new_index)
     for key, oid in old_index.items():
         nid = new_index.get(key)
         if nid is None:
@@ -107,6 +108,46 @@ def match_types(old: GraphView, new: GraphView) -> Matching:
         result.old_keys[oid] = key
         result.new_keys[nid] = key
     return result
+
+
+def _pair_duplicates(old: GraphView, new: GraphView, old_index: dict[TypeKey, int],
+                     new_index: dict[TypeKey, int]) -> None:
+    """Several types of one kind and name (vmlinux has some): pair equal declarations first, then by order.
+
+    Renumbers the duplicates' `n` in `new_index` so that equal pairs share a key.
+    """
+    dup_names = {(k.kind, k.name, k.via_typedef) for k in new_index if k.n > 0}
+    dup_names |= {(k.kind, k.name, k.via_typedef) for k in old_index if k.n > 0}
+    old_groups: dict[tuple[str, str, bool], list[tuple[TypeKey, int]]] = {}
+    new_groups: dict[tuple[str, str, bool], list[tuple[TypeKey, int]]] = {}
+    for index, groups in ((old_index, old_groups), (new_index, new_groups)):
+        for k, tid in index.items():
+            ident = (k.kind, k.name, k.via_typedef)
+            if ident in dup_names:
+                groups.setdefault(ident, []).append((k, tid))
+    for kind, name, via in sorted(dup_names):
+        olds = old_groups.get((kind, name, via), [])
+        news = new_groups.get((kind, name, via), [])
+        for k, _ in news:
+            del new_index[k]
+        free = [nid for _, nid in news]
+        order: dict[int, TypeKey] = {}
+        for key, oid in olds:
+            sig = old.signature(oid)
+            same = next((nid for nid in free if new.signature(nid) == sig), None)
+            if same is not None:
+                free.remove(same)
+                order[same] = key
+        unused = [key for key, _ in olds if key not in order.values()]
+        spare = len(olds)
+        for nid in free:
+            if unused:
+                order[nid] = unused.pop(0)
+            else:
+                order[nid] = TypeKey(kind, name, spare, via)
+                spare += 1
+        for nid, key in order.items():
+            new_index[key] = nid
 
 
 def _typedef_target(view: GraphView, name: str) -> int | None:
