@@ -107,15 +107,16 @@ def scan_types(
     """
     starts, names = array("I"), array("I")
     append, append_name = starts.append, names.append
-    fixed = tuple(None if iw is None else 3 + iw for iw in table.info_words)
-    elem_words = table.elem_words
+    # Indexed by the info word's top byte (kind_flag included), which saves a mask per record.
+    fixed = tuple(None if iw is None else 3 + iw for iw in table.info_words) * 2
+    elem_words = table.elem_words * 2
     n = len(words)
     i = 0
     try:
         while i < n:
             info = words[i + 1]
-            kind = (info >> 24) & MAX_KIND
-            size = fixed[kind] + (info & VLEN_MASK) * elem_words[kind]  # type: ignore[operator]
+            top = info >> 24
+            size = fixed[top] + (info & VLEN_MASK) * elem_words[top]  # type: ignore[operator]
             append(i)
             append_name(words[i])
             i += size
