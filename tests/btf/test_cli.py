@@ -54,3 +54,16 @@ def test_layout_of_a_good_object_works(compile_c) -> None:
     proc = _run("layout", "struct bits", str(obj))
     assert proc.returncode == 0, proc.stderr
     assert "struct bits {" in proc.stdout
+
+
+def test_layout_of_split_btf_with_base(tmp_path: Path) -> None:
+    from .test_pahole import BASE_C, MODULE_C, _encode
+
+    base = _encode(tmp_path, "base", BASE_C)
+    module = _encode(tmp_path, "module", MODULE_C, base=base)
+    proc = _run("layout", "struct mod_s", str(module), "--base", str(base))
+    assert proc.returncode == 0, proc.stderr
+    assert "struct mod_s {" in proc.stdout and "struct base_s" in proc.stdout
+    missing = _run("layout", "struct mod_s", str(module))  # without its base: ids point nowhere
+    assert missing.returncode == 2 and missing.stderr.startswith(f"abiguard: error: {module}: ")
+    assert len(missing.stderr.splitlines()) == 1
