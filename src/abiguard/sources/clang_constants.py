@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from clang.cindex import CursorKind, Diagnostic, Index, TranslationUnit
@@ -48,6 +49,39 @@ def object_like_macro(text: bytes, start: int) -> tuple[str, bytes] | None:
     return m[0].decode(), _COMMENT.sub(b" ", body[0] if body else b"")
 
 
+_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_(])", re.M)
+_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"]+)[>"]', re.M)
+
+
+def likely_macros(text: bytes, main_dir: str, include_dirs: Iterable[str], read: Callable[[str], bytes | None],
+                  skip_dir: str) -> list[str]:
+    """Names of object-like macros the files `text` includes (transitively) #define, by their text.
+
+    An over-estimate (every #if branch counts) of the macros a TU will end with, known before it is
+    parsed: their values can be asked in the same parse. `read` gives a file's bytes, None if absent.
+    """
+    dirs = list(include_dirs)
+    names: dict[str, None] = dict.fromkeys(m.decode() for m in _DEFINE.findall(text))
+    seen: set[str] = set()
+    todo: list[tuple[bytes, str]] = [(text, main_dir)]
+    while todo:
+        data, here = todo.pop()
+        for inc in _INCLUDE.findall(data):
+            rel = inc.decode(errors="replace")
+            for base in (here, *dirs):
+                path = os.path.normpath(os.path.join(base, rel))
+                if path in seen:
+                    break
+                content = read(path)
+                if content is not None:
+                    seen.add(path)
+                    if not path.startswith(skip_dir):
+                        names.update(dict.fromkeys(m.decode() for m in _DEFINE.findall(content)))
+                        todo.append((content, os.path.dirname(path)))
+                    break
+    return list(names)
+
+
 def macro_body_ok(body: bytes) -> bool:
     """True when an object-like macro body could be an integer constant expression.
 
@@ -67,54 +101,64 @@ def macro_body_ok(body: bytes) -> bool:
     return depth == 0
 
 
-def _generated(text: str, names: Sequence[str], indices: Sequence[int]) -> tuple[str, int]:
-    """The TU text with one declaration per candidate appended; also the line of the first one."""
+def generated(text: str, names: Sequence[str]) -> tuple[str, int]:
+    """The TU text with one declaration per macro name appended; also the line of the first one."""
     body = text if text.endswith("\n") else text + "\n"
+    # A sentinel first: found at file scope, it shows the TU's own text left the parser in order.
+    body += f"static const int {_PREFIX}sentinel = 0;\n"
     first_line = body.count("\n") + 1
     # File-scope initializers must be constant expressions, so anything else fails to compile;
     # __auto_type keeps the macro's own type (an unsigned 64-bit value stays unsigned).
-    decls = "".join(f"static const __auto_type {_PREFIX}{i} = ({names[i]});\n" for i in indices)
+    decls = "".join(f"static const __auto_type {_PREFIX}{i} = ({name});\n" for i, name in enumerate(names))
     return body + decls, first_line
 
 
-# The parse error after which the parser is back on track at the same line's `;`: a macro naming a
-# type. Any other (e.g. a `{` from a nested macro opening a statement expression) might have
-# swallowed the lines that follow without a word.
-_CONTAINED = ("expected expression",)
-_PASSES = 3  # parses of the generated declarations at most (each derailing macro costs one)
+_PASSES = 3  # parses of the generated declarations at most (each derailing macro may cost one)
 
 
-def _failures(diagnostics: Sequence[Diagnostic], filename: str, first_line: int) -> dict[int, bool]:
-    """Generated line -> whether every error on it is contained (cannot disturb later lines)."""
-    lines: dict[int, bool] = {}
+def failures(diagnostics: Sequence[Diagnostic], filename: str, first_line: int) -> set[int]:
+    """Positions of the generated lines that have errors."""
+    lines: set[int] = set()
     for d in diagnostics:
         if d.severity < Diagnostic.Error:
             continue
         loc = d.location
-        if loc.file is None or loc.file.name != filename or loc.line < first_line:
-            continue
-        contained = d.category_name != "Parse Issue" or d.spelling in _CONTAINED
-        pos = loc.line - first_line
-        lines[pos] = lines.get(pos, True) and contained
+        if loc.file is not None and loc.line >= first_line and loc.file.name == filename:
+            lines.add(loc.line - first_line)
     return lines
 
 
-def _values(tu: TranslationUnit, filename: str, first_line: int, indices: Sequence[int],
-            keep: set[int], candidates: Sequence[MacroCandidate]) -> dict[str, Constant]:
-    """Evaluated generated declarations at the line positions in `keep`."""
+def judge(tu: TranslationUnit, filename: str, first_line: int, names: Sequence[str],
+          candidates: Mapping[str, MacroCandidate]) -> tuple[dict[str, Constant], list[int]] | None:
+    """Values of the generated declarations that can be trusted, and the positions to parse again;
+    None when the TU's own text did not end at file scope (an unclosed brace in a header).
+
+    A declaration found at file scope on its own line started from a clean parser state, so its
+    errors (or their absence) are its own. One that is not at file scope was swallowed by an
+    earlier macro that derailed the parser (e.g. one expanding to `{`): it is tried again.
+    """
+    failed = failures(tu.diagnostics, filename, first_line)
     values: dict[str, Constant] = {}
-    names = FileNames()
+    present: set[int] = set()
+    files = FileNames()
     for cursor in children(tu.cursor, _VAR_DECL):
-        file, line, _ = names.cursor_start(cursor)
+        file, line, _ = files.cursor_start(cursor)
         # Generated declarations sit one per line, in candidate order, after the TU's own text.
         pos = line - first_line
-        if file != filename or not 0 <= pos < len(indices) or pos not in keep:
+        if file != filename or not -1 <= pos < len(names):
+            continue
+        present.add(pos)
+        if pos < 0:
+            continue  # the sentinel
+        c = candidates.get(names[pos])
+        if c is None or pos in failed:
             continue
         value = evaluate_int(cursor)
         if value is not None:
-            c = candidates[indices[pos]]
             values[c.name] = Constant(c.name, value, c.location)
-    return values
+    if -1 not in present:
+        return None
+    return values, [pos for pos in range(len(names)) if pos not in present]
 
 
 def evaluate_macros(
@@ -127,32 +171,22 @@ def evaluate_macros(
 ) -> dict[str, Constant]:
     """Values of the candidates that are integer constant expressions after all of `text` is read.
 
-    Candidates that fail to compile are dropped. If one failed in a way that might have derailed
-    the parser (a parse error other than a plain "expected expression"), the candidates after it
-    are parsed again without it, so one bad macro cannot take the others down.
+    Candidates that fail to compile are dropped; ones an earlier bad macro swallowed are parsed
+    again without it, so one bad macro cannot take the others down.
     """
-    if not candidates:
-        return {}
-    macro_names = [c.name for c in candidates]
-
-    def parse(indices: Sequence[int]) -> tuple[TranslationUnit, int]:
-        source, first_line = _generated(text, macro_names, indices)
+    by_name = {c.name: c for c in candidates}
+    pending = [c.name for c in candidates]
+    values: dict[str, Constant] = {}
+    for _attempt in range(_PASSES):
+        source, first_line = generated(text, pending)
         tu = index.parse(filename, args=list(args), unsaved_files=[(filename, source), *unsaved],
                          options=PARSE_OPTIONS)
-        return tu, first_line
-
-    pending = list(range(len(candidates)))
-    values: dict[str, Constant] = {}
-    for attempt in range(_PASSES):
-        tu, first_line = parse(pending)
-        failed = _failures(tu.diagnostics, filename, first_line)
-        risky = min((pos for pos, contained in failed.items() if not contained), default=len(pending))
-        end = len(pending) if attempt == _PASSES - 1 else risky
-        keep = {pos for pos in range(end) if pos not in failed}
-        values.update(_values(tu, filename, first_line, pending, keep, candidates))
-        # Everything after the derailing macro is parsed again without it, even lines that
-        # failed: their errors may have been the derailment's.
-        pending = pending[risky + 1:]
+        judged = judge(tu, filename, first_line, pending, by_name)
+        if judged is None:
+            break  # the text itself is unfinished: no declaration after it can be trusted
+        found, again = judged
+        values.update(found)
+        pending = [pending[pos] for pos in again]
         if not pending:
             break
     return values

@@ -14,7 +14,15 @@ from ..errors import AbiguardError
 from ..model import Target
 from ..model.graph import Diagnostic as GraphDiagnostic
 from ..model.types import Constant, Type
-from .clang_constants import MacroCandidate, evaluate_macros, macro_body_ok, object_like_macro
+from .clang_constants import (
+    MacroCandidate,
+    evaluate_macros,
+    generated,
+    judge,
+    likely_macros,
+    macro_body_ok,
+    object_like_macro,
+)
 from .clang_lib import (
     BUILTIN_INCLUDE,
     BUILTIN_PREFIX,
@@ -97,6 +105,12 @@ class _SourceTexts:
     def __init__(self, unsaved: Mapping[str, str]) -> None:
         self._data: dict[str, bytes] = {k: v.encode("utf-8", "surrogateescape") for k, v in unsaved.items()}
 
+    def find(self, path: str) -> bytes | None:
+        """The file's bytes, None when there is no such file."""
+        if path in self._data or os.path.isfile(path):
+            return self.get(path)
+        return None
+
     def get(self, path: str) -> bytes:
         data = self._data.get(path)
         if data is None:
@@ -142,37 +156,52 @@ def parse_unit(
 
     `unsaved` maps further file names to contents that replace (or stand in for) files on disk.
     """
+    unit = _parse_unit(text, filename, include_dirs, target, defines, unsaved, with_constants=True)
+    if unit is None:
+        # The text ends inside a declaration (an unclosed brace in a header): the generated
+        # declarations were swallowed into it. Parse again without them for clean types.
+        unit = _parse_unit(text, filename, include_dirs, target, defines, unsaved, with_constants=False)
+        assert unit is not None
+    return unit
+
+
+def _parse_unit(
+    text: str,
+    filename: str,
+    include_dirs: Sequence[Path],
+    target: Target,
+    defines: Sequence[str],
+    unsaved: Mapping[str, str] | None,
+    with_constants: bool,
+) -> UnitResult | None:
     args = compiler_args(target, include_dirs, defines)
     extra = list((unsaved or {}).items())
+    contents = {_norm(name): content for name, content in [(filename, text), *extra]}
+    sources = _SourceTexts(contents)
+    builtin_dir = str(BUILTIN_INCLUDE) + os.sep
+    # The integer macros are evaluated in this same parse: declarations for every name the
+    # headers #define (by their text) go after the TU's own text. Names the parse shows to be
+    # something else are ignored; real macros the guess missed get a parse of their own.
+    dirs = [_norm(str(d)) for d in include_dirs] + [str(BUILTIN_INCLUDE)]
+    if with_constants:
+        guessed = likely_macros(sources.get(_norm(filename)), os.path.dirname(_norm(filename)), dirs, sources.find,
+                                builtin_dir)
+        source, first_line = generated(text, guessed)
+    else:
+        guessed, source, first_line = [], text, text.count("\n") + 3  # past the end: nothing generated
     index = new_index()
     try:
         tu = index.parse(
             filename,
             args=args,
-            unsaved_files=[(filename, text), *extra],
+            unsaved_files=[(filename, source), *extra],
             options=TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD | PARSE_OPTIONS,
         )
     except TranslationUnitLoadError as e:
         raise AbiguardError(filename, f"libclang could not parse it for {target.name}: {e}") from None
     locator = _Locator(include_dirs, filename)
-    builtin_dir = str(BUILTIN_INCLUDE) + os.sep
-
-    diagnostics: list[GraphDiagnostic] = []
-    error_files: list[str] = []
-    for d in tu.diagnostics:
-        if d.severity < Diagnostic.Error:
-            continue
-        loc = d.location
-        if loc.file is None:
-            where = "<command line>"  # -D/-I problems, or clang's own predefines
-        else:
-            where = f"{locator.file(loc.file.name)}:{loc.line}"
-            error_files.append(_norm(loc.file.name))
-        diagnostics.append(GraphDiagnostic(where, f"{target.name}: {d.spelling}"))
 
     builder = TypeBuilder(locator.cursor)
-    contents = {_norm(name): content for name, content in [(filename, text), *extra]}
-    sources = _SourceTexts(contents)
     candidates: dict[str, MacroCandidate] = {}
     names = locator.names
     norm_cache: dict[str, str] = {}
@@ -193,12 +222,55 @@ def parse_unit(
             candidates.pop(name, None)  # a redefinition: the last one counts, in its order
             if macro_body_ok(body):
                 candidates[name] = MacroCandidate(name, f"{locator.file(file)}:{line}")
-        elif names.cursor_start(cursor)[0] is not None:
-            builder.add_declaration(cursor)
+        else:
+            file, line, _ = names.cursor_start(cursor)
+            # Not a builtin, and not a tag some macro declared inside a generated declaration.
+            if file is not None and (line < first_line - 1 or file != filename):
+                builder.add_declaration(cursor)
+    judged = judge(tu, filename, first_line, guessed, candidates) if with_constants else None
+    if with_constants and judged is None:
+        return None
     types = builder.finish()
 
+    diagnostics: list[GraphDiagnostic] = []
+    error_files: list[str] = []
+    for d in tu.diagnostics:
+        if d.severity < Diagnostic.Error:
+            continue
+        loc = d.location
+        if loc.file is None:
+            where = "<command line>"  # -D/-I problems, or clang's own predefines
+        elif loc.line >= first_line - 1 and loc.file.name == filename:
+            continue  # a generated declaration: a macro that is no integer constant
+        elif loc.file.name == filename:
+            # The text ended inside a declaration; clang's note points at what was left open.
+            opened = next((n for n in d.children if n.location.file and n.location.file.name != filename), None)
+            if opened is None:
+                where = filename
+            else:
+                where = f"{locator.file(opened.location.file.name)}:{opened.location.line}"
+                error_files.append(_norm(opened.location.file.name))
+            diagnostics.append(GraphDiagnostic(where, f"{target.name}: {d.spelling}"
+                                               + (f" ({opened.spelling})" if opened is not None else "")))
+            continue
+        else:
+            where = f"{locator.file(loc.file.name)}:{loc.line}"
+            error_files.append(_norm(loc.file.name))
+        diagnostics.append(GraphDiagnostic(where, f"{target.name}: {d.spelling}"))
+    if diagnostics and not error_files and not with_constants:
+        error_files.append(_norm(filename))  # only the TU's own text is to blame
+
+    if judged is None:
+        constants: dict[str, Constant] = {}  # a header left a declaration open: no value is trustworthy
+        missed: list[MacroCandidate] = []
+    else:
+        constants, swallowed = judged
+        retry = set(candidates).difference(guessed).union(guessed[pos] for pos in swallowed)
+        missed = [c for name, c in candidates.items() if name in retry]
     files, entries = _read_files(tu, filename, sources)
-    constants = evaluate_macros(index, filename, text, args, extra, list(candidates.values()))
+    del tu
+    if missed:
+        constants.update(evaluate_macros(index, filename, text, args, extra, missed))
     return UnitResult(
         filename=filename,
         target=target,
