@@ -356,3 +356,21 @@ def test_functions_and_prototypes(tmp_path: Path) -> None:
     assert g.c_name(g[g.resolve("cb_t")].ref) == "void (*)(void)"
     assert g[funcs["knr"].ref].params == ()
     assert funcs["add"].location == "f.h:1"
+
+
+def test_macros_behind_computed_includes_are_still_evaluated(tmp_path: Path) -> None:
+    """Macro names are guessed from the headers' text; a computed #include hides some from the guess."""
+    (tmp_path / "inner.inc").write_text("#define INNER (6 * 7)\n")
+    (tmp_path / "outer.h").write_text('#define WHICH "inner.inc"\n#include WHICH\n#define OUTER (INNER + 1)\n')
+    (g,) = read_headers([tmp_path / "outer.h"], [TARGETS["sparc64"]], SourceOptions())
+    assert {n: c.value for n, c in g.constants.items()} == {"INNER": 42, "OUTER": 43}
+    assert g.constants["INNER"].location == "inner.inc:1"
+
+
+def test_unclosed_struct_alone_keeps_only_its_own_members(tmp_path: Path) -> None:
+    (tmp_path / "open.h").write_text("#define SOME 1\nstruct open_one {\n    int x;\n")
+    (g,) = read_headers([tmp_path / "open.h"], [TARGETS["x86_64"]], SourceOptions())
+    struct = g[g.resolve("struct open_one")]
+    assert [m.name for m in struct.members] == ["x"]
+    assert str(g.diagnostics[0]) == "open.h:2: x86_64: expected '}' (to match this '{')"
+    assert not g.constants  # nothing after an unfinished declaration can be trusted
