@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from clang.cindex import CursorKind, Diagnostic, Index, TranslationUnit
@@ -53,6 +53,14 @@ _DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_][A-Za-z0-9_]*)(?![A-
 _INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"]+)[>"]', re.M)
 
 
+def _plausible_defines(text: bytes) -> Iterator[str]:
+    """Names #defined in `text` with a body that could be an integer (a `{` could derail the parse)."""
+    for m in _DEFINE.finditer(text):
+        macro = object_like_macro(text, m.start(1))
+        if macro is not None and macro_body_ok(macro[1]):
+            yield macro[0]
+
+
 def likely_macros(text: bytes, main_dir: str, include_dirs: Iterable[str], read: Callable[[str], bytes | None],
                   skip_dir: str) -> list[str]:
     """Names of object-like macros the files `text` includes (transitively) #define, by their text.
@@ -61,7 +69,7 @@ def likely_macros(text: bytes, main_dir: str, include_dirs: Iterable[str], read:
     parsed: their values can be asked in the same parse. `read` gives a file's bytes, None if absent.
     """
     dirs = list(include_dirs)
-    names: dict[str, None] = dict.fromkeys(m.decode() for m in _DEFINE.findall(text))
+    names: dict[str, None] = dict.fromkeys(_plausible_defines(text))
     seen: set[str] = set()
     todo: list[tuple[bytes, str]] = [(text, main_dir)]
     while todo:
@@ -76,7 +84,7 @@ def likely_macros(text: bytes, main_dir: str, include_dirs: Iterable[str], read:
                 if content is not None:
                     seen.add(path)
                     if not path.startswith(skip_dir):
-                        names.update(dict.fromkeys(m.decode() for m in _DEFINE.findall(content)))
+                        names.update(dict.fromkeys(_plausible_defines(content)))
                         todo.append((content, os.path.dirname(path)))
                     break
     return list(names)
