@@ -163,3 +163,17 @@ def test_html_is_well_formed_and_escaped(result: DiffResult) -> None:
 def test_unknown_format_is_a_user_error(result: DiffResult) -> None:
     with pytest.raises(AbiguardError, match="unknown format"):
         render_diff(result, "yaml")
+
+
+def test_long_error_lists_are_capped_in_human_reports(result: DiffResult) -> None:
+    errors = [f"include/h{i:03}.h:1: error: needs <sys/socket.h>" for i in range(120)]
+    many = DiffResult(list(result.arches), list(result.findings), errors)
+    text = render_diff(many, "text")
+    assert "errors (120):" in text and "h019.h" in text and "h020.h" not in text
+    assert "... and 100 more (--format json lists all)" in text
+    md = render_diff(many, "markdown")
+    assert "<summary>Errors (120)</summary>" in md and "h049.h" in md and "h050.h" not in md
+    assert md.count("<details>") == md.count("</details>")
+    assert json.loads(render_diff(many, "json"))["errors"] == errors
+    sarif = json.loads(render_diff(many, "sarif"))
+    assert len(sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]) == 120

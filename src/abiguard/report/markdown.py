@@ -7,6 +7,8 @@ from html import escape as _html
 from ..compare.findings import DiffResult, Severity
 from .grouping import MergedFinding, format_value, group_by_root, merge_findings, severity_order, summarize
 
+# A pull-request comment is limited in size (GitHub: 65536 characters); reader notes can be thousands.
+MAX_ERRORS = 50
 _ICONS = {
     Severity.BREAKING: "\u274c",  # red cross
     Severity.REVIEW: "\u26a0\ufe0f",  # warning sign
@@ -73,9 +75,13 @@ def render(result: DiffResult, color: bool = False) -> str:
             out.append("</details>")
     if result.errors:
         out.append("")
-        out.append(f"### Errors ({len(result.errors)})")
+        out.append(f"<details><summary>Errors ({len(result.errors)})</summary>")
         out.append("")
-        out.extend(f"- {cell(e)}" for e in result.errors)
+        out.extend(f"- {cell(e)}" for e in result.errors[:MAX_ERRORS])
+        if len(result.errors) > MAX_ERRORS:
+            out.append(f"- \u2026 and {len(result.errors) - MAX_ERRORS} more (the JSON report lists all)")
+        out.append("")
+        out.append("</details>")
     return "\n".join(out) + "\n"
 
 

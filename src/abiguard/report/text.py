@@ -17,6 +17,7 @@ STYLES = {
     Severity.COMPATIBLE: "green",
     Severity.IDENTICAL: "dim",
 }
+MAX_ERRORS = 20  # a kernel tree can yield thousands of reader notes; the report stays readable
 WIDTH = 100  # fixed so output is the same on every terminal and pipe; lines are never wrapped
 
 
@@ -44,7 +45,9 @@ def lines(result: DiffResult) -> list[Text]:
     if result.errors:
         out.append(Text(""))
         out.append(Text(f"errors ({len(result.errors)}):", style="bold red"))
-        out.extend(Text(f"  {e}") for e in result.errors)
+        out.extend(Text(f"  {e}") for e in result.errors[:MAX_ERRORS])
+        if len(result.errors) > MAX_ERRORS:
+            out.append(Text(f"  ... and {len(result.errors) - MAX_ERRORS} more (--format json lists all)", style="dim"))
     return out
 
 
