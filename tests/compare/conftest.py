@@ -28,7 +28,9 @@ def parse(tmp: Path, name: str, text: str, arches: Sequence[str]) -> list[TypeGr
     d = tmp / name
     d.mkdir(parents=True, exist_ok=True)
     (d / "abi.h").write_text(PRELUDE + text)
-    return read_headers([d / "abi.h"], [get_target(a) for a in arches], SourceOptions(use_cache=False))
+    # one target per call keeps libclang in this process (several would start a worker pool each time)
+    opts = SourceOptions(use_cache=False)
+    return [g for a in arches for g in read_headers([d / "abi.h"], [get_target(a)], opts)]
 
 
 DiffC = Callable[..., DiffResult]
