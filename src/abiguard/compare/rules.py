@@ -133,6 +133,11 @@ def member_moved(c: Change, f: TypeFacts) -> Severity:
     return B
 
 
+def enum_resized(c: Change, f: TypeFacts) -> Severity:
+    """Every member, array and parameter of the enum's type changes size with it."""
+    return B
+
+
 def retyped(c: Change, f: TypeFacts) -> Severity:
     """A new type with the same layout (incl. signedness-only) is source-level; else layout changed."""
     return A if c.layout_identical or c.signedness_only else B
@@ -177,7 +182,7 @@ RULES: dict[str, Callable[[Change, TypeFacts], Severity]] = {
     "type_added": type_added,
     "func_added": type_added,
     "type_removed": type_removed,
-    "enum_size_changed": member_moved,
+    "enum_size_changed": enum_resized,
     "func_removed": type_removed,
     "size_changed": growth,
     "align_changed": alignment,
