@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -125,17 +126,49 @@ class _Hashes:
         return value
 
 
+def unconditional_includes(text: str) -> list[str]:
+    """The #include names (`<x.h` or `"x.h`) outside any #if block (an include guard is not one).
+
+    Includes under a condition (`#else /* BSD */ #include <sys/ioccom.h>`) are usually not taken on
+    Linux; should one be, the chunk fails and the failing header is split off then."""
+    out: list[str] = []
+    guards: list[bool] = []  # per open conditional: is it an include guard?
+    for m in _DIRECTIVES.finditer(text):
+        word, arg = m.group(1), m.group(2).strip()
+        if word == "include":
+            if all(guards):
+                out.append(arg)  # with its opening < or ", which decides where it is looked up
+        elif word.startswith("if"):
+            symbol = arg.split()[0] if word == "ifndef" and arg else ""
+            define = _DEFINE_NEXT.match(text, m.end())
+            guards.append(bool(symbol) and define is not None and define.group(1) == symbol)
+        elif word == "endif":
+            if guards:
+                guards.pop()
+        elif guards:
+            guards[-1] = False  # an #else/#elif branch is a real condition
+    return out
+
+
+# After an `#ifndef X` line: blank lines, then `#define X` -- the include-guard idiom.
+_DEFINE_NEXT = re.compile(r"[^\n]*\n(?:[ \t]*\n)*[ \t]*#[ \t]*define[ \t]+(\w+)")
+
+
 def risky_headers(installed: Mapping[str, str], available: Callable[[str], bool]) -> dict[str, str]:
-    """Headers that (transitively, ignoring #if) include something neither installed nor available:
-    each is parsed alone so its failure cannot take a whole chunk down. Value: the first missing name."""
-    direct = {h: _INCLUDE.findall(text) for h, text in installed.items()}
+    """Headers that (transitively, outside #if blocks) include something neither installed nor
+    available: each is parsed alone so its failure cannot take a chunk down. Value: the missing name."""
+    direct = {h: unconditional_includes(text) for h, text in installed.items()}
     memo: dict[str, str] = {}
 
     def missing(h: str, stack: set[str]) -> str:
         if h in memo:
             return memo[h]
         found = ""
-        for inc in direct.get(h, ()):
+        for spelled in direct.get(h, ()):
+            # "x.h" is looked up beside the including header first, <x.h> on the include path only.
+            name = spelled[1:]
+            local = posixpath.normpath(posixpath.join(posixpath.dirname(h), name))
+            inc = local if spelled.startswith('"') and local in installed else name
             if inc in installed:
                 if inc not in stack:
                     found = missing(inc, stack | {inc})
@@ -149,7 +182,7 @@ def risky_headers(installed: Mapping[str, str], available: Callable[[str], bool]
     return {h: m for h in sorted(installed) if (m := missing(h, {h}))}
 
 
-_DIRECTIVES = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|include)\b[ \t]*[<\"]?([^>\"\n]*)", re.M)
+_DIRECTIVES = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|include)\b[ \t]*([<\"]?[^>\"\n]*)", re.M)
 
 
 def variant_headers(installed: Mapping[str, str], selectors: Iterable[str]) -> set[str]:
@@ -165,7 +198,7 @@ def variant_headers(installed: Mapping[str, str], selectors: Iterable[str]) -> s
             word = m.group(1)
             if word == "include":
                 if chains:
-                    chains[-1][-1].add(m.group(2))
+                    chains[-1][-1].add(m.group(2).lstrip('<"'))
             elif word.startswith("if"):
                 chains.append([set()])
             elif word in ("elif", "else"):
@@ -209,9 +242,9 @@ def _split(job: Job, unit: object) -> list[Job]:
     prefix = str(job.include_dirs[0]) + os.sep
     culprits = set()
     for f in getattr(unit, "error_files", ()):
-        top = entries.get(f, "")
-        if top.startswith(prefix):
-            culprits.add(top[len(prefix) :])
+        for name in (entries.get(f, ""), f):  # the header that brought it in, and the file itself
+            if name.startswith(prefix):
+                culprits.add(name[len(prefix) :])
     culprits &= set(job.roots)
     if culprits and len(culprits) < len(job.roots):
         rest = tuple(r for r in job.roots if r not in culprits)
