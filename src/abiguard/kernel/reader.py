@@ -219,10 +219,11 @@ def variant_headers(installed: Mapping[str, str], selectors: Iterable[str]) -> s
 
 
 def plan_chunks(roots: Iterable[str]) -> list[tuple[str, ...]]:
-    """TU header lists: headers grouped by directory in chunks of at most CHUNK."""
+    """TU header lists: headers grouped by top directory (linux/, asm/, drm/ ...) in sorted chunks of
+    at most CHUNK, so neighbours, which tend to include the same headers, share a parse."""
     by_dir: dict[str, list[str]] = {}
     for r in sorted(roots):
-        by_dir.setdefault(r.rsplit("/", 1)[0], []).append(r)
+        by_dir.setdefault(r.split("/", 1)[0], []).append(r)
     chunks: list[tuple[str, ...]] = []
     for d in sorted(by_dir):
         items = by_dir[d]
