@@ -62,8 +62,9 @@ def _new_errors(report: dict[str, Any]) -> set[str]:
     headers that need libc or are marked not userspace-compilable on both sides; those stay.)"""
     sides: dict[str, set[str]] = {"OLD ": set(), "NEW ": set()}
     for e in report["errors"]:
-        side = e[:4] if e[:4] in sides else "NEW "
-        sides[side].add(re.sub(r"@[0-9a-f]{40}", "@REF", e.removeprefix(side)))
+        # Notes the same on both sides come unprefixed; ones naming the ref differ only by the commit.
+        if e[:4] in sides:
+            sides[e[:4]].add(re.sub(r"@[0-9a-f]{40}", "@REF", e[4:]))
     return sides["NEW "] - sides["OLD "]
 
 
