@@ -64,8 +64,8 @@ EDITS: tuple[tuple[str, Callable[[str], str]], ...] = (
 )
 
 
-def _run(cmd: Sequence[str], **kw: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(cmd), capture_output=True, text=True, **kw)  # type: ignore[call-overload]
+def _run(cmd: Sequence[str], timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout)
 
 
 def _build_btf(c_text: str, work: Path, name: str) -> tuple[Path, Path]:
@@ -84,7 +84,8 @@ def _build_btf(c_text: str, work: Path, name: str) -> tuple[Path, Path]:
     return btf, obj
 
 
-def _measure(cmd: Sequence[str], repeat: int) -> tuple[float, float | None, subprocess.CompletedProcess[str]]:
+def _measure(cmd: Sequence[str], repeat: int,
+             timeout: float | None = None) -> tuple[float, float | None, subprocess.CompletedProcess[str]]:
     """Median wall time and peak RSS (MB, via GNU time when installed) of `repeat` whole-process runs."""
     gnu_time = Path("/usr/bin/time")
     times: list[float] = []
@@ -95,7 +96,7 @@ def _measure(cmd: Sequence[str], repeat: int) -> tuple[float, float | None, subp
         for _ in range(repeat):
             full = [str(gnu_time), "-f", "%M", "-o", str(rss_file), *cmd] if gnu_time.exists() else list(cmd)
             t0 = time.perf_counter()
-            proc = _run(full)
+            proc = _run(full, timeout)
             times.append(time.perf_counter() - t0)
             if rss_file.exists() and rss_file.read_text().strip().isdigit():
                 peaks.append(int(rss_file.read_text().strip()) / 1024)
@@ -118,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vmlinux", default="/sys/kernel/btf/vmlinux")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--abidiff-timeout", type=float, default=600.0, help="seconds before the anchor is stopped")
     args = ap.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]  # progress shows when piped
     vmlinux = Path(args.vmlinux)
@@ -157,11 +159,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f" {_summary(proc)}")
         if shutil.which("abidiff"):
             cmd = ["abidiff", "--non-reachable-types", str(old_obj), str(new_obj)]
-            secs, rss, proc = _measure(cmd, 1)
-            mem = f", peak {rss:.0f} MB" if rss is not None else ""
-            summary = next((ln for ln in proc.stdout.splitlines() if ln.startswith("Unreachable types summary")), "")
             print("abidiff --non-reachable-types on the DWARF of the same two objects (anchor)")
-            print(f"    {secs:.2f} s{mem}; exit {proc.returncode}; {summary}")
+            try:
+                secs, rss, proc = _measure(cmd, 1, timeout=args.abidiff_timeout)
+            except subprocess.TimeoutExpired:
+                print(f"    did not finish within {args.abidiff_timeout:.0f} s (stopped)")
+            else:
+                mem = f", peak {rss:.0f} MB" if rss is not None else ""
+                summary = next((ln for ln in proc.stdout.splitlines() if ln.startswith("Unreachable types")), "")
+                print(f"    {secs:.2f} s{mem}; exit {proc.returncode}; {summary}")
         print("abicheck 0.7.0 (not installed; figure from shared/docs/anchors.md on this machine): "
               "21.6 s dump + 49 s compare for one vmlinux BTF")
     return 0
