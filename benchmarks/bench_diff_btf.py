@@ -98,8 +98,10 @@ def _measure(cmd: Sequence[str], repeat: int,
             t0 = time.perf_counter()
             proc = _run(full, timeout)
             times.append(time.perf_counter() - t0)
-            if rss_file.exists() and rss_file.read_text().strip().isdigit():
-                peaks.append(int(rss_file.read_text().strip()) / 1024)
+            # GNU time puts "Command exited with non-zero status N" before the figure when exit != 0.
+            last = rss_file.read_text().strip().splitlines()[-1:] if rss_file.exists() else []
+            if last and last[0].isdigit():
+                peaks.append(int(last[0]) / 1024)
     assert proc is not None
     return statistics.median(times), max(peaks) if peaks else None, proc
 
