@@ -326,7 +326,8 @@ def parse_installed(
             bar = stack.enter_context(Progress(console=Console(stderr=True), transient=True))
         runner = _Runner(code, cache, state, stats, stack, bar, label)
         runner.run(todo, use_cache=True)
-        graphs = [runner.graph(i, label) for i in sorted(state)]
+        # Targets with no job at all (nothing to parse) are merged here; the rest already were.
+        graphs = [runner.graphs[i] if i in runner.graphs else runner.graph(i, label) for i in sorted(state)]
     if cache is not None:
         stats.corrupt = cache.corrupt
     return graphs
@@ -340,6 +341,21 @@ class _Runner:
         self.code, self.cache, self.state, self.stats, self.stack, self.bar = code, cache, state, stats, stack, bar
         self.pool: ProcessPoolExecutor | None = None
         self.task = bar.add_task(f"parsing {label}", total=0) if bar is not None else None
+        self.label = label
+        self.open: dict[int, int] = dict.fromkeys(state, 0)  # jobs of each target not yet answered
+        self.graphs: dict[int, TypeGraph] = {}
+        self.merging: set[int] = set()  # a merge that re-parses a vanished unit must not recurse
+
+    def _opened(self, jobs: Iterable[tuple[int, Job]]) -> None:
+        for i, _ in jobs:
+            self.open[i] += 1
+
+    def _closed(self, i: int) -> None:
+        """One job of target i answered; when it was the last, merge that target now, while the
+        workers go on parsing the other targets (the merge would otherwise wait for all of them)."""
+        self.open[i] -= 1
+        if self.open[i] == 0 and i not in self.graphs and i not in self.merging:
+            self.graphs[i] = self.graph(i, self.label)
 
     def prekey(self, job: Job) -> str:
         return digest("kernel-unit", self.code, job.target.name, job.target.triple, *job.defines, "\0",
@@ -362,23 +378,30 @@ class _Runner:
             return
         else:
             more = _split(job, unit)
-            todo.extend((i, j) for j in more)
+            todo[:0] = [(i, j) for j in more]  # first in line: its target can then be merged early
+            self._opened((i, j) for j in more)
             self._grow(len(more))
         if self.bar is not None:
             self.bar.advance(self.task)
+        self._closed(i)
 
     def _failed(self, i: int, job: Job, failure: tuple[str, str]) -> None:
         self.state[i].jobs[job.roots] = job
         self.state[i].failures.append(failure)
         if self.bar is not None:
             self.bar.advance(self.task)
+        self._closed(i)
 
     def run(self, todo: list[tuple[int, Job]], use_cache: bool) -> None:
         """Answer every job from the cache (ok results stay on disk until needed) or by parsing it."""
         self._grow(len(todo))
+        self._opened(todo)
         running: dict[Future[object], tuple[int, Job]] = {}
+        # A few jobs in flight only, taken in target order: targets finish one after the other and
+        # each is merged while the workers parse the next.
+        limit = 2 * (os.cpu_count() or 1)
         while todo or running:
-            while todo:
+            while todo and len(running) < limit:
                 i, job = todo.pop(0)
                 if self.cache is not None and use_cache:
                     found = self.cache.find(self.prekey(job), self.state[i].hashes)
@@ -421,6 +444,7 @@ class _Runner:
         """The merged graph of one target: from the cache when the same TUs were merged before."""
         from ..sources.headers import merge_units
 
+        self.merging.add(i)
         plan = self.state[i]
         order = sorted(plan.jobs.keys() & (plan.keys.keys() | plan.units.keys()))
         gkey = None
