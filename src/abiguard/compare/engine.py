@@ -345,7 +345,10 @@ def _diagnostics(old: list[TypeGraph], new: list[TypeGraph]) -> list[str]:
     for side, graphs in (("OLD", old), ("NEW", new)):
         for g in graphs:
             for d in g.diagnostics:
-                seen.setdefault(f"{g.target.name}: {d}", set()).add(side)
+                text = str(d) if f"{g.target.name}:" in str(d) else f"{g.target.name}: {d}"
+                if g.source:  # the same note about both versions names each one's source: say it once
+                    text = text.replace(g.source, "source")
+                seen.setdefault(text, set()).add(side)
     return [text if len(sides) == 2 else f"{next(iter(sides))} {text}" for text, sides in sorted(seen.items())]
 
 
