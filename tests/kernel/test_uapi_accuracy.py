@@ -30,7 +30,7 @@ def test_uapi_layouts_match_gcc(arch: str, linux_source: Path, kernel_cache_dir:
     print(f"\n{arch} ({result.compiler}): {result.records} structs/unions in {result.units} TUs, "
           f"{result.checks} checks + {result.bitfields} bitfields agree with gcc")
     assert result.problems == []
-    # Not vacuous: the UAPI holds well over a thousand records and every TU was checked.
-    assert result.records > 1000
-    assert result.units > 50
-    assert result.checks > 100_000
+    # Not vacuous: the 6.1 UAPI holds some 3,800 structs/unions per arch, spread over many TUs.
+    assert result.records > 3000
+    assert result.units >= 10
+    assert result.checks > 50_000
