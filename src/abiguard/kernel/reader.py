@@ -236,7 +236,9 @@ def plan_chunks(roots: Iterable[str]) -> list[tuple[str, ...]]:
 def _split(job: Job, unit: object) -> list[Job]:
     """Smaller jobs after a failed chunk: the headers errors came through alone, else halves."""
     entries: Mapping[str, str] = getattr(unit, "entries", {})
-    prefix = str(job.include_dirs[0]) + os.sep
+    # The unit's paths are absolute under the directory it was parsed in, which for a cached unit is
+    # another ref's staged tree: named relative to that one, the split is the same however it was got.
+    prefix = os.path.dirname(os.path.normpath(os.path.abspath(getattr(unit, "filename", job.filename)))) + os.sep
     culprits = set()
     for f in getattr(unit, "error_files", ()):
         for name in (entries.get(f, ""), f):  # the header that brought it in, and the file itself
