@@ -13,7 +13,8 @@ minimal_pkgs=(python3-venv git)
 full_pkgs=(
   clang llvm dwarves bpftool libbpf-dev linux-source-6.1 abigail-tools xz-utils hyperfine
   gcc gcc-i686-linux-gnu gcc-aarch64-linux-gnu gcc-s390x-linux-gnu gcc-powerpc64le-linux-gnu
-  gcc-riscv64-linux-gnu gcc-arm-linux-gnueabihf gcc-mips64el-linux-gnuabi64
+  gcc-riscv64-linux-gnu gcc-arm-linux-gnueabihf gcc-mips64el-linux-gnuabi64 gcc-powerpc64-linux-gnu
+  gcc-powerpc-linux-gnu gcc-mips-linux-gnu gcc-mipsel-linux-gnu gcc-sparc64-linux-gnu
 )
 pkgs=("${minimal_pkgs[@]}")
 [ "$mode" = minimal ] || pkgs+=("${full_pkgs[@]}")
