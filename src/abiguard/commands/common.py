@@ -66,14 +66,18 @@ def load_graphs(spec: str | None, arch: tuple[str, ...], opts: SourceOptions) ->
 
 
 def report_diagnostics(graphs: list[TypeGraph]) -> None:
-    """Print what readers survived (headers that did not parse, skipped headers) as warnings."""
-    seen: set[str] = set()
+    """Print what readers survived (skipped headers, parse failures) as warnings, once across arches."""
+    arches_of: dict[tuple[str, str], list[str]] = {}
     for graph in graphs:
+        arch = graph.target.name
         for diag in graph.diagnostics:
-            line = f"abiguard: warning: {diag}"
-            if line not in seen:
-                seen.add(line)
-                click.echo(line, err=True)
+            key = (diag.location, diag.message.removeprefix(f"{arch}: "))
+            arches = arches_of.setdefault(key, [])
+            if arch not in arches:
+                arches.append(arch)
+    for (location, message), arches in arches_of.items():
+        where = "" if len(graphs) == 1 else ("all arches: " if len(arches) == len(graphs) else f"{', '.join(arches)}: ")
+        click.echo(f"abiguard: warning: {location}: {where}{message}", err=True)
 
 
 def write_output(text: str, path: Path | str | None) -> None:
