@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 
 from ..errors import AbiguardError
+from ..gc_pause import gc_paused
 from ..model import ALL_ARCHES, COMPOSITE_KINDS, ENUM_KINDS, Kind, TypeGraph
 from . import rules
 from .changes import Change, TypeDiff, diff_composite, diff_constants, diff_pair
@@ -78,22 +77,9 @@ def _reachable(g: TypeGraph, start: list[int]) -> set[int]:
     return seen
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic GC while comparing: it would rescan the graphs' ~10^5 objects for every batch of
-    new tuples (and nothing built here forms a cycle)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def compare_graphs(old: TypeGraph, new: TypeGraph, roots: Sequence[str] = ()) -> list[Finding]:
     """Findings for one arch, sorted: every change with its severity and, for effects, its chain."""
-    with _gc_paused():
+    with gc_paused():
         return _Comparison(old, new, roots).run()
 
 
@@ -373,7 +359,7 @@ def run_diff(old: list[TypeGraph], new: list[TypeGraph], roots: Sequence[str] = 
     found: set[str] = set()
     findings: list[Finding] = []
     for arch in common:
-        with _gc_paused():
+        with gc_paused():
             comparison = _Comparison(old_by[arch], new_by[arch], roots)
             findings += comparison.run()
         found |= comparison.roots_found

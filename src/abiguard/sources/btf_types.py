@@ -11,12 +11,11 @@ How validation stays complete yet cheap:
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, overload
 
 from ..errors import AbiguardError
+from ..gc_pause import gc_paused
 from ..model.types import COMPOSITE_KINDS, TRANSPARENT_KINDS, VOID, Kind, Type
 from .btf_decode import decode_record, edges
 from .btf_names import NameIndex
@@ -33,18 +32,6 @@ MAX_DEPTH = 128
 # After this many types checked one by one, check the whole file in one bulk pass instead.
 _CHECKS_BEFORE_BULK = 5000
 _SIZED_KINDS = frozenset({Kind.INT, Kind.FLOAT, Kind.ENUM, Kind.ENUM64, Kind.STRUCT, Kind.UNION})
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while building many objects that live on (it would rescan them repeatedly)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class BtfTypes(Sequence[Type]):
