@@ -218,11 +218,33 @@ def variant_headers(installed: Mapping[str, str], selectors: Iterable[str]) -> s
     return variants
 
 
-def plan_chunks(roots: Iterable[str]) -> list[tuple[str, ...]]:
+def include_guard(text: str) -> str | None:
+    """The include-guard macro of a header (`#ifndef X` then `#define X` as its first directive)."""
+    m = _DIRECTIVES.search(text)
+    if m is None or m.group(1) != "ifndef":
+        return None
+    symbol = m.group(2).split()[0] if m.group(2).split() else ""
+    define = _DEFINE_NEXT.match(text, m.end())
+    return symbol if symbol and define is not None and define.group(1) == symbol else None
+
+
+def plan_chunks(roots: Iterable[str], guards: Mapping[str, str | None] | None = None) -> list[tuple[str, ...]]:
     """TU header lists: headers grouped by top directory (linux/, asm/, drm/ ...) in sorted chunks of
-    at most CHUNK, so neighbours, which tend to include the same headers, share a parse."""
+    at most CHUNK, so neighbours, which tend to include the same headers, share a parse.
+
+    Headers sharing an include guard (ipt_ttl.h and ipt_TTL.h) would hide each other in one TU:
+    every header after the first of its guard is parsed in a TU of its own."""
+    guards = guards or {}
+    seen: set[str] = set()
+    alone: list[str] = []
     by_dir: dict[str, list[str]] = {}
     for r in sorted(roots):
+        guard = guards.get(r)
+        if guard is not None and guard in seen:
+            alone.append(r)
+            continue
+        if guard is not None:
+            seen.add(guard)
         by_dir.setdefault(r.split("/", 1)[0], []).append(r)
     chunks: list[tuple[str, ...]] = []
     for d in sorted(by_dir):
@@ -230,7 +252,7 @@ def plan_chunks(roots: Iterable[str]) -> list[tuple[str, ...]]:
         n = max(1, -(-len(items) // CHUNK))
         size = -(-len(items) // n)
         chunks += [tuple(items[i : i + size]) for i in range(0, len(items), size)]
-    return chunks
+    return chunks + [(r,) for r in alone]
 
 
 def _split(job: Job, unit: object) -> list[Job]:
@@ -316,7 +338,8 @@ def parse_installed(
         # cannot compile: said so without paying for a parse (they all failed when parsed: tested).
         state[i].failures += [(h, f"<{risky[h]}>") for h in candidates if h in risky and h not in variants]
         roots = [h for h in candidates if h not in variants and h not in risky]
-        for chunk in plan_chunks(roots):
+        guards = {h: include_guard(inst.headers[h]) for h in roots}
+        for chunk in plan_chunks(roots, guards):
             todo.append((i, Job(target, chunk, (staged, *user_dirs), tuple(defines))))
 
     with contextlib.ExitStack() as stack:
