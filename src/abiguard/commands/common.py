@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,8 +31,28 @@ def arch_option(f: F) -> F:
     )(f)
 
 
+@dataclass(frozen=True)
+class SourceArgs:
+    """What the shared source options asked for: the arches and how to read sources."""
+
+    arch: tuple[str, ...]
+    options: SourceOptions
+
+    def load(self, spec: str | None) -> list[TypeGraph]:
+        """One TypeGraph per requested arch (BTF sources carry their own single arch)."""
+        return load_graphs(spec, self.arch, self.options)
+
+
 def source_options(f: F) -> F:
-    """The options that say how sources are read: arches, include dirs, defines, split-BTF base, cache."""
+    """Add the options that say how sources are read (arches, include dirs, defines, split-BTF base,
+    cache) and hand the command one `sources: SourceArgs` argument for all of them."""
+
+    @functools.wraps(f)
+    def command(*args: Any, arch: tuple[str, ...], include: tuple[str, ...], define: tuple[str, ...],
+                base: str | None, no_cache: bool, **kwargs: Any) -> Any:
+        sources = SourceArgs(arch, make_options(include, define, base, no_cache))
+        return f(*args, sources=sources, **kwargs)
+
     decorators = [
         arch_option,
         click.option("-I", "--include", "include", multiple=True, metavar="DIR", help="Header include directory."),
@@ -38,9 +60,10 @@ def source_options(f: F) -> F:
         click.option("--base", type=click.Path(dir_okay=False), help="Base BTF for split (module) BTF sources."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the parse cache."),
     ]
+    wrapped: Any = command
     for decorate in reversed(decorators):
-        f = decorate(f)
-    return f
+        wrapped = decorate(wrapped)
+    return wrapped
 
 
 def make_options(

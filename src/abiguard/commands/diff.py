@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .common import load_graphs, make_options, source_options, write_output
+from .common import SourceArgs, source_options, write_output
 
 _FORMATS = ("text", "json", "markdown", "sarif", "html")
 
@@ -32,11 +32,7 @@ def diff(
     output: str | None,
     waivers: str | None,
     fail_on: str,
-    arch: tuple[str, ...],
-    include: tuple[str, ...],
-    define: tuple[str, ...],
-    base: str | None,
-    no_cache: bool,
+    sources: SourceArgs,
 ) -> int:
     """Compare OLD with NEW (BTF, ELF objects, headers, directories, kernel:PATH@REF, snapshots).
 
@@ -49,9 +45,8 @@ def diff(
 
     # Read the waivers first: a bad waiver file should fail before minutes of parsing.
     loaded = load_waivers(Path(waivers), dt.date.today()) if waivers else None
-    opts = make_options(include, define, base, no_cache)
-    old_graphs = load_graphs(old, arch, opts)
-    new_graphs = load_graphs(new, arch, opts)
+    old_graphs = sources.load(old)
+    new_graphs = sources.load(new)
     result = run_diff(old_graphs, new_graphs, roots=types, waivers=loaded)
     color = output is None and fmt == "text" and sys.stdout.isatty()
     write_output(render_diff(result, fmt, color), output)

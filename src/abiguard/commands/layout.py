@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import AbiguardError
-from .common import load_graphs, make_options, report_diagnostics, source_options, write_output
+from .common import SourceArgs, report_diagnostics, source_options, write_output
 
 if TYPE_CHECKING:
     from ..model import TypeGraph
@@ -26,11 +26,7 @@ def layout(
     expand: bool,
     fmt: str,
     output: str | None,
-    arch: tuple[str, ...],
-    include: tuple[str, ...],
-    define: tuple[str, ...],
-    base: str | None,
-    no_cache: bool,
+    sources: SourceArgs,
 ) -> int:
     """Show offsets, sizes, holes and padding of TYPE (`struct foo`, `foo` or a typedef) in SOURCE.
 
@@ -47,7 +43,7 @@ def layout(
     """
     from ..report.layout import render_layout
 
-    graphs = load_graphs(source, arch, make_options(include, define, base, no_cache))
+    graphs = sources.load(source)
     report_diagnostics(graphs)
     entries = resolve_everywhere(graphs, type_name)
     write_output(render_layout(entries, fmt, expand), output)

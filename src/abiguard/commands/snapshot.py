@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import AbiguardError
-from .common import load_graphs, make_options, report_diagnostics, source_options
+from .common import SourceArgs, report_diagnostics, source_options
 
 
 @click.command()
@@ -19,16 +19,12 @@ from .common import load_graphs, make_options, report_diagnostics, source_option
 def snapshot(
     source: str | None,
     output: str,
-    arch: tuple[str, ...],
-    include: tuple[str, ...],
-    define: tuple[str, ...],
-    base: str | None,
-    no_cache: bool,
+    sources: SourceArgs,
 ) -> int:
     """Read SOURCE once (headers, kernel:PATH[@REF], BTF) and store it; diff against the file later."""
     from ..sources.snapshot import write_snapshot
 
-    graphs = load_graphs(source, arch, make_options(include, define, base, no_cache))
+    graphs = sources.load(source)
     report_diagnostics(graphs)
     path = Path(output)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import load_graphs, make_options, report_diagnostics, source_options, write_output
+from .common import SourceArgs, report_diagnostics, source_options, write_output
 from .layout import resolve_everywhere
 
 
@@ -19,11 +19,7 @@ def users(
     source: str | None,
     fmt: str,
     output: str | None,
-    arch: tuple[str, ...],
-    include: tuple[str, ...],
-    define: tuple[str, ...],
-    base: str | None,
-    no_cache: bool,
+    sources: SourceArgs,
 ) -> int:
     """List every type embedding TYPE by value (transitively) and those reaching it only via a pointer.
 
@@ -39,7 +35,7 @@ def users(
     from ..report.users import find_users, render_users
     from ..sources.btf_refs import containment_for
 
-    graphs = load_graphs(source, arch, make_options(include, define, base, no_cache))
+    graphs = sources.load(source)
     report_diagnostics(graphs)
     entries = resolve_everywhere(graphs, type_name)
     results = [find_users(g, tid, containment_for(g)) for g, tid in entries]
