@@ -6,6 +6,7 @@ so two graphs with different ids compare equal when their declarations do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,7 +88,9 @@ class GraphView:
         self._layout: dict[int, Ref] = {}
         self._size: dict[int, int] = {}
         self._typedef_names: dict[int, str] | None = None
-        self._in_progress: set[int] = set()
+        # Ids being described right now, per description: meeting one again means a cycle.
+        self._ref_pending: set[int] = set()
+        self._layout_pending: set[int] = set()
         self._users: dict[int, list[int]] | None = None
 
     # --- naming ---------------------------------------------------------------------
@@ -125,21 +128,26 @@ class GraphView:
             cached = self._size[tid] = self.graph.size_of(tid)
         return cached
 
+    @staticmethod
+    def _memoized(cache: dict[int, Ref], pending: set[int], tid: int, compute: Callable[[int], Ref]) -> Ref:
+        """`compute(tid)` once per id; a type reached again while being described is a cycle."""
+        cached = cache.get(tid)
+        if cached is not None:
+            return cached
+        if tid in pending:
+            return ("cycle",)
+        pending.add(tid)
+        try:
+            value = compute(tid)
+        finally:
+            pending.discard(tid)
+        cache[tid] = value
+        return value
+
     # --- references -----------------------------------------------------------------
     def ref(self, tid: int) -> Ref:
         """How a declaration refers to a type: named types by name, anonymous ones spelled out."""
-        cached = self._ref.get(tid)
-        if cached is not None:
-            return cached
-        if tid in self._in_progress:
-            return ("cycle",)
-        self._in_progress.add(tid)
-        try:
-            value = self._compute_ref(tid)
-        finally:
-            self._in_progress.discard(tid)
-        self._ref[tid] = value
-        return value
+        return self._memoized(self._ref, self._ref_pending, tid, self._compute_ref)
 
     def _compute_ref(self, tid: int) -> Ref:
         t = self.types[tid]
@@ -267,18 +275,7 @@ class GraphView:
 
     def layout(self, tid: int) -> Ref:
         """A name-free description of a type's layout (signedness ignored): equal means binaries agree."""
-        cached = self._layout.get(tid)
-        if cached is not None:
-            return cached
-        if tid in self._in_progress:
-            return ("cycle",)
-        self._in_progress.add(tid)
-        try:
-            value = self._compute_layout(tid)
-        finally:
-            self._in_progress.discard(tid)
-        self._layout[tid] = value
-        return value
+        return self._memoized(self._layout, self._layout_pending, tid, self._compute_layout)
 
     def _compute_layout(self, tid: int) -> Ref:
         g = self.graph
