@@ -186,19 +186,27 @@ _DIRECTIVES = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|includ
 
 
 def variant_headers(installed: Mapping[str, str], selectors: Iterable[str]) -> set[str]:
-    """Headers an #if chain in one of `selectors` picks between (asm/unistd_32.h vs _64.h ...): each
-    serves one ABI, so they are reached through the header that selects, never parsed as roots."""
+    """Headers an #if in one of `selectors` picks between (asm/unistd_32.h vs _64.h ...): each serves
+    one ABI, so they are reached through the header that selects, never parsed as roots.
+
+    Two shapes: one #if/#elif/#else chain with one include per branch, all of one directory (x86);
+    or separate #if blocks including `<stem>_*.h` / `<stem>-*.h` of the selector `<stem>.h` (mips's
+    unistd_o32.h, _n32.h, _n64.h under `#if _MIPS_SIM == ...`)."""
     variants: set[str] = set()
     for name in selectors:
         text = installed[name]
         if text.count("include") < 2:
             continue
+        guarded = include_guard(text) is not None
         chains: list[list[set[str]]] = []
+        conditional: set[str] = set()  # included under an #if that is not the include guard
         for m in _DIRECTIVES.finditer(text):
             word = m.group(1)
             if word == "include":
                 if chains:
                     chains[-1][-1].add(m.group(2).lstrip('<"'))
+                    if len(chains) > 1 or not guarded:
+                        conditional.add(m.group(2).lstrip('<"'))
             elif word.startswith("if"):
                 chains.append([set()])
             elif word in ("elif", "else"):
@@ -215,6 +223,10 @@ def variant_headers(installed: Mapping[str, str], selectors: Iterable[str]) -> s
                     and len({h.rsplit("/", 1)[0] for h in picks}) == 1
                 ):
                     variants.update(h for h in picks if h in installed)
+        stem = name.removesuffix(".h")
+        siblings = {h for h in conditional if h.startswith((stem + "_", stem + "-")) and h in installed}
+        if len(siblings) >= 2:
+            variants.update(siblings)
     return variants
 
 
