@@ -8,7 +8,8 @@ import pytest
 
 from abiguard.kernel import _available, codec
 from abiguard.kernel.install import install_headers
-from abiguard.kernel.reader import Job, parse_job, risky_headers, unconditional_includes, variant_headers
+from abiguard.kernel.planning import risky_headers, unconditional_includes, variant_headers
+from abiguard.kernel.reader import Job, parse_job
 from abiguard.kernel.staging import staged
 from abiguard.kernel.tree import COMMON_PATHS, arch_paths, read_tree
 from abiguard.model.target import TARGETS
@@ -20,7 +21,7 @@ def test_unconditional_includes() -> None:
         "#ifdef __linux__\n#include <c.h>\n#else\n#include <sys/d.h>\n#endif\n"
         "#ifndef FOO\n#include <e.h>\n#endif\n#endif\n"
     )
-    assert unconditional_includes(text) == ["<a.h", '"b.h']
+    assert unconditional_includes(text) == ("<a.h", '"b.h')
 
 
 def test_variant_headers_pick_one_abi() -> None:

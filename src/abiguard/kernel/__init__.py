@@ -13,7 +13,8 @@ from ..model import Target, TypeGraph
 from ..model.target import host_target
 from .cache import UnitCache, default_cache_root, digest
 from .install import InstalledHeaders, install_headers
-from .reader import KernelStats, parse_installed, risky_headers
+from .planning import plan_headers
+from .reader import KernelStats, parse_installed
 from .staging import staged
 from .tree import COMMON_PATHS, arch_paths, parse_spec, read_tree
 
@@ -57,13 +58,11 @@ def load_kernel(
     installs = {k: _install(tree.files, k, cache) for k in karches}
     user_dirs = [Path(d).resolve() for d in opts.include_dirs]
     stats = KernelStats(units={} if keep_units else None)
+    available = _available(user_dirs)
+    header_plans = {k: plan_headers(inst, available) for k, inst in installs.items()}
     with contextlib.ExitStack() as stack:
-        plans = []
-        for t in targets:
-            inst = installs[t.kernel_arch]
-            stage = stack.enter_context(staged(inst.headers, cache_dir))
-            risky = risky_headers(inst.headers, _available(user_dirs))
-            plans.append((t, inst, stage, risky))
+        stages = {k: stack.enter_context(staged(inst.headers, cache_dir)) for k, inst in installs.items()}
+        plans = [(t, installs[t.kernel_arch], stages[t.kernel_arch], header_plans[t.kernel_arch]) for t in targets]
         graphs = parse_installed(plans, opts.defines, user_dirs, cache, tree.label, opts.progress, stats)
     return KernelResult(graphs, stats)
 

@@ -7,6 +7,7 @@ usr/include/Makefile (no-header-test), the arch syscall Makefiles (generated uni
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ def sed_install(text: str) -> str:
     return text
 
 
+# Memoized: include/uapi is the same for every arch, so a read of several arches pays once per header.
+@functools.lru_cache(maxsize=8192)
 def install_text(text: str) -> str:
     """One header through headers_install.sh: the sed rules, then unifdef -U__KERNEL__."""
     return unifdef(sed_install(text))

@@ -6,9 +6,8 @@ import contextlib
 import hashlib
 import multiprocessing
 import os
-import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -22,8 +21,8 @@ from ..model.graph import Diagnostic
 from . import codec
 from .cache import UnitCache, digest
 from .install import InstalledHeaders
+from .planning import HeaderPlan
 
-CHUNK = 48  # headers per TU: big enough to share the common headers' parse, small enough to spread
 UNIT_NAME = "__abiguard_kernel_unit__.c"
 _INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"]", re.M)
 _NOT_FOUND = re.compile(r"'([^']+)' file not found")
@@ -126,147 +125,6 @@ class _Hashes:
         return value
 
 
-def unconditional_includes(text: str) -> list[str]:
-    """The #include names (`<x.h` or `"x.h`) outside any #if block (an include guard is not one).
-
-    Includes under a condition (`#else /* BSD */ #include <sys/ioccom.h>`) are usually not taken on
-    Linux; should one be, the chunk fails and the failing header is split off then."""
-    out: list[str] = []
-    guards: list[bool] = []  # per open conditional: is it an include guard?
-    for m in _DIRECTIVES.finditer(text):
-        word, arg = m.group(1), m.group(2).strip()
-        if word == "include":
-            if all(guards):
-                out.append(arg)  # with its opening < or ", which decides where it is looked up
-        elif word.startswith("if"):
-            symbol = arg.split()[0] if word == "ifndef" and arg else ""
-            define = _DEFINE_NEXT.match(text, m.end())
-            guards.append(bool(symbol) and define is not None and define.group(1) == symbol)
-        elif word == "endif":
-            if guards:
-                guards.pop()
-        elif guards:
-            guards[-1] = False  # an #else/#elif branch is a real condition
-    return out
-
-
-# After an `#ifndef X` line: blank lines, then `#define X` -- the include-guard idiom.
-_DEFINE_NEXT = re.compile(r"[^\n]*\n(?:[ \t]*\n)*[ \t]*#[ \t]*define[ \t]+(\w+)")
-
-
-def risky_headers(installed: Mapping[str, str], available: Callable[[str], bool]) -> dict[str, str]:
-    """Headers that (transitively, outside #if blocks) include something neither installed nor
-    available, so they cannot compile here. Value: the missing name."""
-    direct = {h: unconditional_includes(text) for h, text in installed.items()}
-    memo: dict[str, str] = {}
-
-    def missing(h: str, stack: set[str]) -> str:
-        if h in memo:
-            return memo[h]
-        found = ""
-        for spelled in direct.get(h, ()):
-            # "x.h" is looked up beside the including header first, <x.h> on the include path only.
-            name = spelled[1:]
-            local = posixpath.normpath(posixpath.join(posixpath.dirname(h), name))
-            inc = local if spelled.startswith('"') and local in installed else name
-            if inc in installed:
-                if inc not in stack:
-                    found = missing(inc, stack | {inc})
-            elif not available(inc):
-                found = inc
-            if found:
-                break
-        memo[h] = found
-        return found
-
-    return {h: m for h in sorted(installed) if (m := missing(h, {h}))}
-
-
-_DIRECTIVES = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|include)\b[ \t]*([<\"]?[^>\"\n]*)", re.M)
-
-
-def variant_headers(installed: Mapping[str, str], selectors: Iterable[str]) -> set[str]:
-    """Headers an #if in one of `selectors` picks between (asm/unistd_32.h vs _64.h ...): each serves
-    one ABI, so they are reached through the header that selects, never parsed as roots.
-
-    Two shapes: one #if/#elif/#else chain with one include per branch, all of one directory (x86);
-    or separate #if blocks including `<stem>_*.h` / `<stem>-*.h` of the selector `<stem>.h` (mips's
-    unistd_o32.h, _n32.h, _n64.h under `#if _MIPS_SIM == ...`)."""
-    variants: set[str] = set()
-    for name in selectors:
-        text = installed[name]
-        if text.count("include") < 2:
-            continue
-        guarded = include_guard(text) is not None
-        chains: list[list[set[str]]] = []
-        conditional: set[str] = set()  # included under an #if that is not the include guard
-        for m in _DIRECTIVES.finditer(text):
-            word = m.group(1)
-            if word == "include":
-                if chains:
-                    chains[-1][-1].add(m.group(2).lstrip('<"'))
-                    if len(chains) > 1 or not guarded:
-                        conditional.add(m.group(2).lstrip('<"'))
-            elif word.startswith("if"):
-                chains.append([set()])
-            elif word in ("elif", "else"):
-                if chains:
-                    chains[-1].append(set())
-            elif chains:
-                # A switch: two or more branches, each including one different header of one directory.
-                branches = chains.pop()
-                picks = {next(iter(b)) for b in branches if len(b) == 1}
-                if (
-                    len(branches) >= 2
-                    and all(len(b) == 1 for b in branches)
-                    and len(picks) == len(branches)
-                    and len({h.rsplit("/", 1)[0] for h in picks}) == 1
-                ):
-                    variants.update(h for h in picks if h in installed)
-        stem = name.removesuffix(".h")
-        siblings = {h for h in conditional if h.startswith((stem + "_", stem + "-")) and h in installed}
-        if len(siblings) >= 2:
-            variants.update(siblings)
-    return variants
-
-
-def include_guard(text: str) -> str | None:
-    """The include-guard macro of a header (`#ifndef X` then `#define X` as its first directive)."""
-    m = _DIRECTIVES.search(text)
-    if m is None or m.group(1) != "ifndef":
-        return None
-    symbol = m.group(2).split()[0] if m.group(2).split() else ""
-    define = _DEFINE_NEXT.match(text, m.end())
-    return symbol if symbol and define is not None and define.group(1) == symbol else None
-
-
-def plan_chunks(roots: Iterable[str], guards: Mapping[str, str | None] | None = None) -> list[tuple[str, ...]]:
-    """TU header lists: headers grouped by top directory (linux/, asm/, drm/ ...) in sorted chunks of
-    at most CHUNK, so neighbours, which tend to include the same headers, share a parse.
-
-    Headers sharing an include guard (ipt_ttl.h and ipt_TTL.h) would hide each other in one TU:
-    every header after the first of its guard is parsed in a TU of its own."""
-    guards = guards or {}
-    seen: set[str] = set()
-    alone: list[str] = []
-    by_dir: dict[str, list[str]] = {}
-    for r in sorted(roots):
-        guard = guards.get(r)
-        if guard is not None and guard in seen:
-            alone.append(r)
-            continue
-        if guard is not None:
-            seen.add(guard)
-        by_dir.setdefault(r.split("/", 1)[0], []).append(r)
-    chunks: list[tuple[str, ...]] = []
-    for d in sorted(by_dir):
-        items = by_dir[d]
-        n = max(1, -(-len(items) // CHUNK))
-        size = -(-len(items) // n)
-        chunks += [tuple(items[i : i + size]) for i in range(0, len(items), size)]
-    return chunks + [(r,) for r in alone]
-
-
 def _split(job: Job, unit: object) -> list[Job]:
     """Smaller jobs after a failed chunk: the headers errors came through alone, else halves."""
     entries: Mapping[str, str] = getattr(unit, "entries", {})
@@ -330,7 +188,7 @@ class _Plan:
 
 
 def parse_installed(
-    plans: Sequence[tuple[Target, InstalledHeaders, Path, Mapping[str, str]]],
+    plans: Sequence[tuple[Target, InstalledHeaders, Path, HeaderPlan]],
     defines: Sequence[str],
     user_dirs: Sequence[Path],
     cache: UnitCache | None,
@@ -338,20 +196,13 @@ def parse_installed(
     progress: bool,
     stats: KernelStats,
 ) -> list[TypeGraph]:
-    """One TypeGraph per (target, installed headers, staged dir, risky headers), parsing what the cache lacks."""
+    """One TypeGraph per (target, installed headers, staged dir, plan), parsing what the cache lacks."""
     code = _code_digest()
     state: dict[int, _Plan] = {}
     todo: list[tuple[int, Job]] = []
-    for i, (target, inst, staged, risky) in enumerate(plans):
-        state[i] = _Plan(target, inst, _Hashes(inst.headers))
-        candidates = [h for h in inst.headers if h not in inst.no_test]
-        variants = variant_headers(inst.headers, candidates)
-        # A header whose unconditional includes reach a header nobody provides (<sys/socket.h> ...)
-        # cannot compile: said so without paying for a parse (they all failed when parsed: tested).
-        state[i].failures += [(h, f"<{risky[h]}>") for h in candidates if h in risky and h not in variants]
-        roots = [h for h in candidates if h not in variants and h not in risky]
-        guards = {h: include_guard(inst.headers[h]) for h in roots}
-        for chunk in plan_chunks(roots, guards):
+    for i, (target, inst, staged, plan) in enumerate(plans):
+        state[i] = _Plan(target, inst, _Hashes(inst.headers), failures=list(plan.failures))
+        for chunk in plan.chunks:
             todo.append((i, Job(target, chunk, (staged, *user_dirs), tuple(defines))))
 
     with contextlib.ExitStack() as stack:
