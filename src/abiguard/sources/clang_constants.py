@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from clang.cindex import CursorKind, Diagnostic, Index, TranslationUnit
@@ -49,32 +50,102 @@ def object_like_macro(text: bytes, start: int) -> tuple[str, bytes] | None:
     return m[0].decode(), _COMMENT.sub(b" ", body[0] if body else b"")
 
 
-_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_][A-Za-z0-9_]*)(?![A-Za-z0-9_(])", re.M)
+_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 _INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"]+)[>"]', re.M)
 
 
-def _plausible_defines(text: bytes) -> Iterator[str]:
-    """Names #defined in `text` with a body that could be an integer (a `{` could derail the parse)."""
+# A plain integer literal, maybe in parentheses: its value is the same for every target, and the
+# literal itself says it (C11 6.4.4.1); what the front end decides is whether its #define is active.
+_LITERAL = re.compile(
+    rb"\s*(?:\(\s*)*(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)(?:[uU](?:ll|LL|l|L)?|(?:ll|LL|l|L)[uU]?)?"
+    rb"\s*(?:\)\s*)*"
+)
+
+
+def literal_value(body: bytes) -> int | None:
+    """The value of a macro body that is one integer literal (`0x10`, `(8UL)`), else None."""
+    m = _LITERAL.fullmatch(body)
+    if m is None or body.count(b"(") != body.count(b")"):
+        return None
+    digits = m.group(1).decode()
+    if digits[:2] in ("0x", "0X", "0b", "0B"):
+        value = int(digits, 0)
+    else:
+        value = int(digits, 8 if digits.startswith("0") else 10)
+    return value if value < 1 << 64 else None  # wider than any C integer type: not a constant
+
+
+@dataclass(frozen=True, slots=True)
+class DefineSite:
+    """One `#define NAME body` in a file: `plausible` if the body could be an integer constant
+    expression (see macro_body_ok), `literal` its value when it is one integer literal."""
+
+    name: str
+    plausible: bool
+    literal: int | None
+
+
+_FUNCTION_LIKE = DefineSite("", False, None)
+
+
+@functools.lru_cache(maxsize=4096)
+def define_sites(text: bytes) -> dict[int, DefineSite]:
+    """Byte offset of every #define's name in `text` -> its site (name "" for a function-like macro).
+
+    Memoized on the content: the same headers are read by many TUs and arches in one process.
+    """
+    sites: dict[int, DefineSite] = {}
     for m in _DEFINE.finditer(text):
-        macro = object_like_macro(text, m.start(1))
-        if macro is not None and macro_body_ok(macro[1]):
-            yield macro[0]
+        sites[m.start(1)] = site_of(text, m.start(1))
+    return sites
+
+
+def site_of(text: bytes, start: int) -> DefineSite:
+    """The #define whose name starts at byte `start` of `text`."""
+    macro = object_like_macro(text, start)
+    if macro is None:
+        return _FUNCTION_LIKE
+    plausible = macro_body_ok(macro[1])
+    return DefineSite(macro[0], plausible, literal_value(macro[1]) if plausible else None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _includes(text: bytes) -> list[bytes]:
+    return _INCLUDE.findall(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _plausible_names(text: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Names #defined in `text` with a body that could be an integer: (those that are no plain
+    literal, those that are one)."""
+    sites = define_sites(text).values()
+    return (tuple(s.name for s in sites if s.plausible and s.literal is None),
+            tuple(s.name for s in sites if s.plausible and s.literal is not None))
 
 
 def likely_macros(text: bytes, main_dir: str, include_dirs: Iterable[str], read: Callable[[str], bytes | None],
-                  skip_dir: str) -> list[str]:
-    """Names of object-like macros the files `text` includes (transitively) #define, by their text.
+                  skip_dir: str) -> tuple[list[str], list[str]]:
+    """Names of object-like macros the files `text` includes (transitively) #define, by their text:
+    those whose value the compiler must work out, and those that are a plain literal at every site.
 
     An over-estimate (every #if branch counts) of the macros a TU will end with, known before it is
     parsed: their values can be asked in the same parse. `read` gives a file's bytes, None if absent.
     """
     dirs = list(include_dirs)
-    names: dict[str, None] = dict.fromkeys(_plausible_defines(text))
+    compiled: dict[str, None] = {}
+    literal: dict[str, None] = {}
+
+    def add(data: bytes) -> None:
+        names, literals = _plausible_names(data)
+        compiled.update(dict.fromkeys(names))
+        literal.update(dict.fromkeys(literals))
+
+    add(text)
     seen: set[str] = set()
     todo: list[tuple[bytes, str]] = [(text, main_dir)]
     while todo:
         data, here = todo.pop()
-        for inc in _INCLUDE.findall(data):
+        for inc in _includes(data):
             rel = inc.decode(errors="replace")
             for base in (here, *dirs):
                 path = os.path.normpath(os.path.join(base, rel))
@@ -84,10 +155,10 @@ def likely_macros(text: bytes, main_dir: str, include_dirs: Iterable[str], read:
                 if content is not None:
                     seen.add(path)
                     if not path.startswith(skip_dir):
-                        names.update(dict.fromkeys(_plausible_defines(content)))
+                        add(content)
                         todo.append((content, os.path.dirname(path)))
                     break
-    return list(names)
+    return list(compiled), [name for name in literal if name not in compiled]
 
 
 def macro_body_ok(body: bytes) -> bool:
@@ -109,10 +180,16 @@ def macro_body_ok(body: bytes) -> bool:
     return depth == 0
 
 
-def generated(text: str, names: Sequence[str]) -> tuple[str, int]:
-    """The TU text with one declaration per macro name appended; also the line of the first one."""
+def generated(text: str, names: Sequence[str], literal_names: Sequence[str] = ()) -> tuple[str, int]:
+    """The TU text with one declaration per macro name appended; also the line of the first one.
+
+    Before them, each of `literal_names` gets a check that declares a marker only when the name is
+    no macro at the end of the text (an #undef after the #define the scan saw).
+    """
     body = text if text.endswith("\n") else text + "\n"
-    # A sentinel first: found at file scope, it shows the TU's own text left the parser in order.
+    body += "".join(f"#ifndef {name}\nstatic const int {_PREFIX}u{i};\n#endif\n"
+                    for i, name in enumerate(literal_names))
+    # A sentinel next: found at file scope, it shows the TU's own text left the parser in order.
     body += f"static const int {_PREFIX}sentinel = 0;\n"
     first_line = body.count("\n") + 1
     # File-scope initializers must be constant expressions, so anything else fails to compile;
@@ -136,8 +213,18 @@ def failures(diagnostics: Sequence[Diagnostic], filename: str, first_line: int) 
     return lines
 
 
+@dataclass
+class Judged:
+    """What the generated declarations of one parse say: values, positions to parse again, and the
+    literal names that turned out not to be macros at the end of the text."""
+
+    values: dict[str, Constant]
+    swallowed: list[int]
+    undefined: set[str]
+
+
 def judge(tu: TranslationUnit, filename: str, first_line: int, names: Sequence[str],
-          candidates: Mapping[str, MacroCandidate]) -> tuple[dict[str, Constant], list[int]] | None:
+          candidates: Mapping[str, MacroCandidate], literal_names: Sequence[str] = ()) -> Judged | None:
     """Values of the generated declarations that can be trusted, and the positions to parse again;
     None when the TU's own text did not end at file scope (an unclosed brace in a header).
 
@@ -148,12 +235,21 @@ def judge(tu: TranslationUnit, filename: str, first_line: int, names: Sequence[s
     failed = failures(tu.diagnostics, filename, first_line)
     values: dict[str, Constant] = {}
     present: set[int] = set()
+    undefined: set[str] = set()
+    checks_first = first_line - 1 - 3 * len(literal_names)  # each check: #ifndef, marker, #endif
     files = FileNames()
     for cursor in children(tu.cursor, _VAR_DECL):
         file, line, _ = files.cursor_start(cursor)
+        if file != filename:
+            continue
         # Generated declarations sit one per line, in candidate order, after the TU's own text.
         pos = line - first_line
-        if file != filename or not -1 <= pos < len(names):
+        if pos < -1:
+            check = line - checks_first - 1
+            if 0 <= check < 3 * len(literal_names) and check % 3 == 0:
+                undefined.add(literal_names[check // 3])
+            continue
+        if pos >= len(names):
             continue
         present.add(pos)
         if pos < 0:
@@ -166,7 +262,7 @@ def judge(tu: TranslationUnit, filename: str, first_line: int, names: Sequence[s
             values[c.name] = Constant(c.name, value, c.location)
     if -1 not in present:
         return None
-    return values, [pos for pos in range(len(names)) if pos not in present]
+    return Judged(values, [pos for pos in range(len(names)) if pos not in present], undefined)
 
 
 def evaluate_macros(
@@ -192,9 +288,8 @@ def evaluate_macros(
         judged = judge(tu, filename, first_line, pending, by_name)
         if judged is None:
             break  # the text itself is unfinished: no declaration after it can be trusted
-        found, again = judged
-        values.update(found)
-        pending = [pending[pos] for pos in again]
+        values.update(judged.values)
+        pending = [pending[pos] for pos in judged.swallowed]
         if not pending:
             break
     return values

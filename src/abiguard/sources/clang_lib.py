@@ -152,22 +152,25 @@ class FileNames:
     def __init__(self) -> None:
         self._names: dict[int, str] = {}
         self._lib = clang_lib()
+        # One set of out-parameters for every call: a reader resolves ~100k locations per arch.
+        self._file, self._off = ctypes.c_void_p(), ctypes.c_uint()
+        self._line, self._col = ctypes.c_uint(), ctypes.c_uint()
+        self._out = (ctypes.byref(self._file), ctypes.byref(self._line), ctypes.byref(self._col),
+                     ctypes.byref(self._off))
 
     def resolve(self, loc: cindex.SourceLocation) -> tuple[str | None, int, int]:
-        f, line, col, off = ctypes.c_void_p(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint()
-        lib = self._lib
-        lib.clang_getInstantiationLocation(loc, ctypes.byref(f), ctypes.byref(line), ctypes.byref(col),
-                                           ctypes.byref(off))
-        addr = f.value
+        self._lib.clang_getInstantiationLocation(loc, *self._out)
+        addr = self._file.value
         if not addr:
-            return None, line.value, off.value
+            return None, self._line.value, self._off.value
         name = self._names.get(addr)
         if name is None:
+            lib = self._lib
             cx = lib.clang_getFileName(addr)
             raw = lib.clang_getCString(cx)
             name = raw.decode() if raw else ""  # the _CXString frees itself when collected
             self._names[addr] = name
-        return name, line.value, off.value
+        return name, self._line.value, self._off.value
 
     def cursor_start(self, cursor: cindex.Cursor) -> tuple[str | None, int, int]:
         return self.resolve(cindex.conf.lib.clang_getCursorLocation(cursor))

@@ -15,13 +15,14 @@ from ..model import Target
 from ..model.graph import Diagnostic as GraphDiagnostic
 from ..model.types import Constant, Type
 from .clang_constants import (
+    DefineSite,
     MacroCandidate,
+    define_sites,
     evaluate_macros,
     generated,
     judge,
     likely_macros,
-    macro_body_ok,
-    object_like_macro,
+    site_of,
 )
 from .clang_lib import (
     BUILTIN_INCLUDE,
@@ -184,11 +185,12 @@ def _parse_unit(
     # something else are ignored; real macros the guess missed get a parse of their own.
     dirs = [_norm(str(d)) for d in include_dirs] + [str(BUILTIN_INCLUDE)]
     if with_constants:
-        guessed = likely_macros(sources.get(_norm(filename)), os.path.dirname(_norm(filename)), dirs, sources.find,
-                                builtin_dir)
-        source, first_line = generated(text, guessed)
+        guessed, literal_names = likely_macros(sources.get(_norm(filename)), os.path.dirname(_norm(filename)), dirs,
+                                               sources.find, builtin_dir)
+        source, first_line = generated(text, guessed, literal_names)
     else:
-        guessed, source, first_line = [], text, text.count("\n") + 3  # past the end: nothing generated
+        guessed, literal_names = [], []
+        source, first_line = text, text.count("\n") + 3  # past the end: nothing generated
     index = new_index()
     try:
         tu = index.parse(
@@ -204,30 +206,41 @@ def _parse_unit(
     builder = TypeBuilder(locator.cursor)
     candidates: dict[str, MacroCandidate] = {}
     names = locator.names
-    norm_cache: dict[str, str] = {}
+    # file name -> (its text, its #define sites), None for our freestanding headers
+    file_sites: dict[str, tuple[bytes, dict[int, DefineSite]] | None] = {}
+    literals: dict[str, int] = {}  # candidates whose active #define is a plain literal: their values
     for cursor in children(tu.cursor, _WANTED):
         if cursor._kind_id == _MACRO_DEFINITION:
             file, line, start = names.cursor_start(cursor)
             if file is None:
                 continue
-            path = norm_cache.get(file)
-            if path is None:
-                path = norm_cache[file] = _norm(file)
-            if path.startswith(builtin_dir):
-                continue  # from our freestanding headers: not the source's constants
-            macro = object_like_macro(sources.get(path), start)
-            if macro is None:
+            if file in file_sites:
+                known = file_sites[file]
+            else:
+                path = _norm(file)
+                # Macros of our freestanding headers are not the source's constants.
+                known = None if path.startswith(builtin_dir) else (sources.get(path), define_sites(sources.get(path)))
+                file_sites[file] = known
+            if known is None:
                 continue
-            name, body = macro
+            text_of_file, sites = known
+            # Not where the scan saw a `#define NAME` (the name on a continued line): read it there.
+            site = sites.get(start) or site_of(text_of_file, start)
+            if not site.name:
+                continue  # function-like
+            name = site.name
             candidates.pop(name, None)  # a redefinition: the last one counts, in its order
-            if macro_body_ok(body):
+            literals.pop(name, None)
+            if site.plausible:
                 candidates[name] = MacroCandidate(name, f"{locator.file(file)}:{line}")
+                if site.literal is not None:
+                    literals[name] = site.literal
         else:
             file, line, _ = names.cursor_start(cursor)
             # Not a builtin, and not a tag some macro declared inside a generated declaration.
             if file is not None and (line < first_line - 1 or file != filename):
                 builder.add_declaration(cursor)
-    judged = judge(tu, filename, first_line, guessed, candidates) if with_constants else None
+    judged = judge(tu, filename, first_line, guessed, candidates, literal_names) if with_constants else None
     if with_constants and judged is None:
         return None
     types = builder.finish()
@@ -264,8 +277,15 @@ def _parse_unit(
         constants: dict[str, Constant] = {}  # a header left a declaration open: no value is trustworthy
         missed: list[MacroCandidate] = []
     else:
-        constants, swallowed = judged
-        retry = set(candidates).difference(guessed).union(guessed[pos] for pos in swallowed)
+        constants = judged.values
+        # A literal's value needs no compiler once the walk says which #define is the active one;
+        # a name the compiler was asked about anyway keeps its answer (it also sees an #undef).
+        # Only names the text scan found get the #undef check; other literals are asked again below.
+        asked = set(guessed)
+        checked = set(literal_names).difference(judged.undefined)
+        known = {name: value for name, value in literals.items() if name in checked and name not in asked}
+        constants.update((name, Constant(name, value, candidates[name].location)) for name, value in known.items())
+        retry = set(candidates).difference(asked, known).union(guessed[pos] for pos in judged.swallowed)
         missed = [c for name, c in candidates.items() if name in retry]
     files, entries = _read_files(tu, filename, sources)
     del tu
