@@ -374,3 +374,23 @@ def test_unclosed_struct_alone_keeps_only_its_own_members(tmp_path: Path) -> Non
     assert [m.name for m in struct.members] == ["x"]
     assert str(g.diagnostics[0]) == "open.h:2: x86_64: expected '}' (to match this '{')"
     assert not g.constants  # nothing after an unfinished declaration can be trusted
+
+
+def test_literal_defines_follow_the_active_definition(tmp_path: Path) -> None:
+    """Plain literals take their value from the text, but only the definition the preprocessor kept
+    counts: #if branches, redefinitions and #undef decide, as for every other macro."""
+    (tmp_path / "lit.h").write_text(
+        "#define HEX 0x10\n#define PAREN (8UL)\n#define OCT 010\n#define BIN 0b101\n#define BIG 0xFFFFFFFFFFFFFFFFULL\n"
+        "#define GONE 1\n#undef GONE\n"
+        "#ifdef __s390x__\n#define PICK 1\n#else\n#define PICK 2\n#endif\n"
+        "#define TWICE 3\n#undef TWICE\n#define TWICE 4\n"
+        "#define MIXED 5\n#undef MIXED\n#define MIXED (2 + 5)\n"
+        "#define TOO_WIDE 0x1FFFFFFFFFFFFFFFF\n"
+    )
+    for arch, pick in (("s390x", 1), ("arm", 2)):
+        (g,) = read_headers([tmp_path], [TARGETS[arch]], SourceOptions())
+        values = {n: c.value for n, c in g.constants.items()}
+        assert values == {"HEX": 16, "PAREN": 8, "OCT": 8, "BIN": 5, "BIG": 2**64 - 1, "PICK": pick, "TWICE": 4,
+                          "MIXED": 7}
+        assert g.constants["PICK"].location == f"lit.h:{9 if pick == 1 else 11}"
+        assert g.constants["TWICE"].location == "lit.h:15"
