@@ -46,6 +46,38 @@ _EXTRA_FUNCTIONS: tuple[tuple[str, list[object], object], ...] = (
     ("clang_getFileName", [ctypes.c_void_p], cindex._CXString),
     ("clang_getCString", [cindex._CXString], ctypes.c_char_p),
     ("clang_getCursorSpelling", [cindex.Cursor], cindex._CXString),
+    # Without the bindings' result wrappers (a null-cursor test and TU bookkeeping per call): the
+    # type builder makes hundreds of thousands of these calls per arch.
+    ("clang_getCursorType", [cindex.Cursor], cindex.Type),
+    ("clang_getTypeDeclaration", [cindex.Type], cindex.Cursor),
+    ("clang_getCanonicalCursor", [cindex.Cursor], cindex.Cursor),
+    ("clang_getCursorDefinition", [cindex.Cursor], cindex.Cursor),
+    ("clang_Cursor_isNull", [cindex.Cursor], ctypes.c_int),
+    ("clang_getTypedefDeclUnderlyingType", [cindex.Cursor], cindex.Type),
+    ("clang_getEnumDeclIntegerType", [cindex.Cursor], cindex.Type),
+    ("clang_Type_getSizeOf", [cindex.Type], ctypes.c_longlong),
+    ("clang_Type_getAlignOf", [cindex.Type], ctypes.c_longlong),
+    ("clang_isConstQualifiedType", [cindex.Type], ctypes.c_uint),
+    ("clang_isVolatileQualifiedType", [cindex.Type], ctypes.c_uint),
+    ("clang_isRestrictQualifiedType", [cindex.Type], ctypes.c_uint),
+    ("clang_Type_getNamedType", [cindex.Type], cindex.Type),
+    ("clang_getPointeeType", [cindex.Type], cindex.Type),
+    ("clang_getElementType", [cindex.Type], cindex.Type),
+    ("clang_getNumElements", [cindex.Type], ctypes.c_longlong),
+    ("clang_getResultType", [cindex.Type], cindex.Type),
+    ("clang_getNumArgTypes", [cindex.Type], ctypes.c_int),
+    ("clang_isFunctionTypeVariadic", [cindex.Type], ctypes.c_uint),
+    ("clang_getCanonicalType", [cindex.Type], cindex.Type),
+    ("clang_getTypeSpelling", [cindex.Type], cindex._CXString),
+    ("clang_Cursor_isBitField", [cindex.Cursor], ctypes.c_uint),
+    ("clang_getFieldDeclBitWidth", [cindex.Cursor], ctypes.c_int),
+    ("clang_Cursor_getOffsetOfField", [cindex.Cursor], ctypes.c_longlong),
+    ("clang_Cursor_getNumArguments", [cindex.Cursor], ctypes.c_int),
+    ("clang_getCursorLinkage", [cindex.Cursor], ctypes.c_int),
+    ("clang_isCursorDefinition", [cindex.Cursor], ctypes.c_uint),
+    ("clang_getArgType", [cindex.Type, ctypes.c_uint], cindex.Type),
+    ("clang_Cursor_getArgument", [cindex.Cursor, ctypes.c_uint], cindex.Cursor),
+    ("clang_Type_visitFields", [cindex.Type, cindex.callbacks["fields_visit"], ctypes.py_object], ctypes.c_uint),
 )
 
 
@@ -88,21 +120,21 @@ def compiler_args(target: Target, include_dirs: Sequence[Path], defines: Sequenc
 def unqualified(t: cindex.Type) -> cindex.Type:
     """`t` without const/volatile/restrict."""
     res = clang_lib().clang_getUnqualifiedType(t)
-    res._tu = t._tu
+    res._tu = getattr(t, "_tu", None)
     return res
 
 
 def modified_type(t: cindex.Type) -> cindex.Type:
     """The type an attribute (e.g. nullability, btf_type_tag) applies to."""
     res = clang_lib().clang_Type_getModifiedType(t)
-    res._tu = t._tu
+    res._tu = getattr(t, "_tu", None)
     return res
 
 
 def atomic_value_type(t: cindex.Type) -> cindex.Type:
     """The type inside `_Atomic(T)`."""
     res = clang_lib().clang_Type_getValueType(t)
-    res._tu = t._tu
+    res._tu = getattr(t, "_tu", None)
     return res
 
 
@@ -192,7 +224,7 @@ def children(parent: cindex.Cursor, kinds: frozenset[int]) -> list[cindex.Cursor
     """
     out: list[cindex.Cursor] = []
     append = out.append
-    tu = parent._tu
+    tu = getattr(parent, "_tu", None)
 
     def visit(cursor: cindex.Cursor, _parent: cindex.Cursor, _data: object) -> int:
         if cursor._kind_id in kinds:

@@ -7,14 +7,17 @@ from collections.abc import Callable, Hashable
 
 from clang.cindex import Cursor, CursorKind, TypeKind
 from clang.cindex import Type as CType
+from clang.cindex import callbacks as cindex_callbacks
 
 from ..model.types import Enumerator, IntEncoding, Kind, Member, Param, Type
 from .clang_lib import (
     atomic_value_type,
+    clang_lib,
     enum_constants,
     is_anonymous_member,
     is_invalid,
     modified_type,
+    spelling,
     unqualified,
 )
 
@@ -56,8 +59,18 @@ _K_PROTO = TypeKind.FUNCTIONPROTO.value
 _K_NOPROTO = TypeKind.FUNCTIONNOPROTO.value
 _K_ATOMIC = TypeKind.ATOMIC.value
 _K_BOOL = TypeKind.BOOL.value
-_TAG_KEYWORD = {CursorKind.STRUCT_DECL: "struct", CursorKind.UNION_DECL: "union", CursorKind.ENUM_DECL: "enum"}
-_TAG_DECLS = frozenset(_TAG_KEYWORD)
+_STRUCT_DECL = CursorKind.STRUCT_DECL.value
+_UNION_DECL = CursorKind.UNION_DECL.value
+_ENUM_DECL = CursorKind.ENUM_DECL.value
+_TYPEDEF_DECL = CursorKind.TYPEDEF_DECL.value
+_FUNCTION_DECL = CursorKind.FUNCTION_DECL.value
+_TAG_KEYWORD = {_STRUCT_DECL: "struct", _UNION_DECL: "union", _ENUM_DECL: "enum"}
+_LINKAGE_INTERNAL = 2  # CXLinkage_Internal
+
+
+def _text(cx: object) -> str:
+    raw = clang_lib().clang_getCString(cx)
+    return raw.decode() if raw else ""  # the _CXString frees itself when collected
 
 
 def tag_name(decl: Cursor) -> str:
@@ -66,11 +79,12 @@ def tag_name(decl: Cursor) -> str:
     libclang spells unnamed tags as "(unnamed at f.h:3:1)" or after the typedef that names them;
     only a real tag prints as `struct tag`.
     """
-    name = decl.spelling
+    name = spelling(decl)
     if not name or not _IDENT.fullmatch(name):
         return ""
-    keyword = _TAG_KEYWORD.get(decl.kind)
-    return name if decl.type.spelling == f"{keyword} {name}" else ""
+    lib = clang_lib()
+    keyword = _TAG_KEYWORD.get(decl._kind_id)
+    return name if _text(lib.clang_getTypeSpelling(lib.clang_getCursorType(decl))) == f"{keyword} {name}" else ""
 
 
 class TypeBuilder:
@@ -78,11 +92,13 @@ class TypeBuilder:
 
     Records get their id before their members are read, so self-referencing structs terminate;
     member lists are filled from a work list instead of recursion, keeping the stack shallow.
+    libclang is called directly (clang_lib), not through the bindings' wrapper objects.
     """
 
     def __init__(self, locate: Callable[[Cursor], str]) -> None:
         self.types: list[Type] = [Type(Kind.VOID)]
         self._locate = locate
+        self._lib = clang_lib()
         self._memo: dict[Hashable, int] = {}
         self._by_ptr: dict[int | None, int] = {}
         self._pending: list[tuple[int, Cursor]] = []
@@ -90,13 +106,14 @@ class TypeBuilder:
     # --- entry points -------------------------------------------------------------------
     def add_declaration(self, cursor: Cursor) -> None:
         """Record the type a top-level declaration introduces (invalid typedefs and functions are skipped)."""
-        kind = cursor.kind
-        if kind in _TAG_DECLS:
-            self.type_id(cursor.type)  # a struct whose definition had errors becomes a forward
-        elif kind == CursorKind.TYPEDEF_DECL:
+        kind = cursor._kind_id
+        if kind in _TAG_KEYWORD:
+            # A struct whose definition had errors becomes a forward.
+            self.type_id(self._lib.clang_getCursorType(cursor))
+        elif kind == _TYPEDEF_DECL:
             if not is_invalid(cursor):
-                self.type_id(cursor.type)
-        elif kind == CursorKind.FUNCTION_DECL and not is_invalid(cursor):
+                self.type_id(self._lib.clang_getCursorType(cursor))
+        elif kind == _FUNCTION_DECL and not is_invalid(cursor):
             self._function(cursor)
         self.finish()
 
@@ -120,6 +137,10 @@ class TypeBuilder:
             tid = self._add(key, make())
         return tid
 
+    def _decl_key(self, decl: Cursor) -> int | None:
+        """The canonical declaration's address: the same for every redeclaration of one entity."""
+        return self._lib.clang_getCanonicalCursor(decl).data[0]
+
     def type_id(self, t: CType) -> int:
         """The id of a clang type, creating records for it (and what it references) on first sight."""
         # A CXType's first data word is clang's QualType (type pointer + qualifier bits), unique
@@ -132,10 +153,13 @@ class TypeBuilder:
         return tid
 
     def _convert(self, t: CType) -> int:
+        lib = self._lib
         kind = t._kind_id
         if kind not in _ARRAYS:
             # Array qualifiers live on the element type; everything else wraps its unqualified self.
-            const, volatile, restrict = t.is_const_qualified(), t.is_volatile_qualified(), t.is_restrict_qualified()
+            const = lib.clang_isConstQualifiedType(t)
+            volatile = lib.clang_isVolatileQualifiedType(t)
+            restrict = lib.clang_isRestrictQualifiedType(t)
             if const or volatile or restrict:
                 tid = self.type_id(unqualified(t))
                 for flag, mod in ((restrict, Kind.RESTRICT), (volatile, Kind.VOLATILE), (const, Kind.CONST)):
@@ -144,7 +168,7 @@ class TypeBuilder:
                         tid = self._intern((mod, inner), lambda m=mod, r=inner: Type(m, ref=r))
                 return tid
         if kind == _K_ELABORATED:
-            return self.type_id(t.get_named_type())
+            return self.type_id(lib.clang_Type_getNamedType(t))
         if kind == _K_VOID:
             return 0
         if kind == _K_TYPEDEF:
@@ -154,35 +178,38 @@ class TypeBuilder:
         if kind == _K_ENUM:
             return self._enum(t)
         if kind == _K_POINTER:
-            ref = self.type_id(t.get_pointee())
-            return self._intern((Kind.PTR, ref), lambda: Type(Kind.PTR, ref=ref, align=t.get_align()))
+            ref = self.type_id(lib.clang_getPointeeType(t))
+            return self._intern((Kind.PTR, ref), lambda: Type(Kind.PTR, ref=ref, align=lib.clang_Type_getAlignOf(t)))
         if kind in _ARRAYS:
             return self._array(t)
         if kind in (_K_PROTO, _K_NOPROTO):
             return self._proto(t, None)
         if kind in (_K_ATTRIBUTED, _K_BTF_TAG_ATTRIBUTED):
             inner = modified_type(t)
-            return self.type_id(inner if inner._kind_id else t.get_canonical())
+            return self.type_id(inner if inner._kind_id else lib.clang_getCanonicalType(t))
         if kind == _K_ATOMIC:
             return self.type_id(atomic_value_type(t))
         if kind in _INTS:
             return self._int(t)
         if kind in _FLOATS:
-            name = t.spelling
-            return self._intern((Kind.FLOAT, name), lambda: Type(Kind.FLOAT, name, t.get_size(), align=t.get_align()))
-        canonical = t.get_canonical()
+            name = _text(lib.clang_getTypeSpelling(t))
+            return self._intern((Kind.FLOAT, name), lambda: Type(Kind.FLOAT, name, lib.clang_Type_getSizeOf(t),
+                                                                 align=lib.clang_Type_getAlignOf(t)))
+        canonical = lib.clang_getCanonicalType(t)
         if canonical._kind_id != kind:
             return self.type_id(canonical)
         # A type C headers do not normally hold (e.g. a C++ or OpenCL one): keep its name and size.
-        name = t.spelling
-        return self._intern(("opaque", name), lambda: Type(Kind.INT, name, max(t.get_size(), 0), align=t.get_align()))
+        name = _text(lib.clang_getTypeSpelling(t))
+        return self._intern(("opaque", name), lambda: Type(Kind.INT, name, max(lib.clang_Type_getSizeOf(t), 0),
+                                                           align=lib.clang_Type_getAlignOf(t)))
 
     def _int(self, t: CType) -> int:
         kind = t._kind_id
         tid = self._memo.get((Kind.INT, kind))
         if tid is not None:
             return tid
-        name = t.spelling
+        lib = self._lib
+        name = _text(lib.clang_getTypeSpelling(t))
         encoding = IntEncoding.NONE
         if kind == _K_BOOL:
             encoding = IntEncoding.BOOL
@@ -190,72 +217,92 @@ class TypeBuilder:
             encoding = IntEncoding.SIGNED
         if kind in _CHARS:
             encoding |= IntEncoding.CHAR
-        size = t.get_size()
+        size = lib.clang_Type_getSizeOf(t)
         return self._add((Kind.INT, kind), Type(Kind.INT, name, size, encoding=encoding, int_bits=8 * size,
-                                                 align=t.get_align()))
+                                                 align=lib.clang_Type_getAlignOf(t)))
 
     def _typedef(self, t: CType) -> int:
-        decl = t.get_declaration()
-        key = ("typedef", decl.canonical)
+        lib = self._lib
+        decl = lib.clang_getTypeDeclaration(t)
+        key = ("typedef", self._decl_key(decl))
         tid = self._memo.get(key)
         if tid is not None:
             return tid
-        tid = self._add(key, Type(Kind.TYPEDEF, decl.spelling, align=t.get_align(), location=self._locate(decl)))
-        self.types[tid].ref = self.type_id(decl.underlying_typedef_type)
+        tid = self._add(key, Type(Kind.TYPEDEF, spelling(decl), align=lib.clang_Type_getAlignOf(t),
+                                  location=self._locate(decl)))
+        self.types[tid].ref = self.type_id(lib.clang_getTypedefDeclUnderlyingType(decl))
         return tid
 
+    def _definition(self, decl: Cursor) -> Cursor | None:
+        found = self._lib.clang_getCursorDefinition(decl)
+        return None if self._lib.clang_Cursor_isNull(found) else found
+
     def _record(self, t: CType) -> int:
-        decl = t.get_declaration()
-        key = ("record", decl.canonical)
+        lib = self._lib
+        decl = lib.clang_getTypeDeclaration(t)
+        key = ("record", self._decl_key(decl))
         tid = self._memo.get(key)
         if tid is not None:
             return tid
-        union = decl.kind == CursorKind.UNION_DECL
-        definition = decl.get_definition()
-        if definition is None or is_invalid(definition) or t.get_size() < 0:
+        union = decl._kind_id == _UNION_DECL
+        definition = self._definition(decl)
+        size = lib.clang_Type_getSizeOf(t)
+        if definition is None or is_invalid(definition) or size < 0:
             # Incomplete here, or its definition had errors (a diagnostic says so): a forward.
             return self._add(key, Type(Kind.FWD, tag_name(decl), kind_flag=union, location=self._locate(decl)))
         kind = Kind.UNION if union else Kind.STRUCT
-        record = Type(kind, tag_name(definition), t.get_size(), align=t.get_align(), location=self._locate(definition))
+        record = Type(kind, tag_name(definition), size, align=lib.clang_Type_getAlignOf(t),
+                      location=self._locate(definition))
         tid = self._add(key, record)
         self._pending.append((tid, definition))
         return tid
 
+    def _fields(self, decl: Cursor) -> list[Cursor]:
+        fields: list[Cursor] = []
+
+        def visit(field: Cursor, _data: object) -> int:
+            fields.append(field)
+            return 1  # CXVisit_Continue
+
+        lib = self._lib
+        lib.clang_Type_visitFields(lib.clang_getCursorType(decl), cindex_callbacks["fields_visit"](visit), fields)
+        return fields
+
     def _fill_record(self, tid: int, decl: Cursor) -> None:
+        lib = self._lib
         members: list[Member] = []
-        for field in decl.type.get_fields():
-            bitfield = field.is_bitfield()
-            field_type = field.type
-            name = field.spelling
+        for field in self._fields(decl):
+            bitfield = lib.clang_Cursor_isBitField(field)
+            field_type = lib.clang_getCursorType(field)
+            name = spelling(field)
             if bitfield and not name:
                 continue  # unnamed bitfields are padding, as in BTF
             if field_type._kind_id in (_K_RECORD, _K_ELABORATED):
-                field_decl = field_type.get_declaration()
-                if field_decl.kind in (CursorKind.STRUCT_DECL, CursorKind.UNION_DECL) and is_anonymous_member(
-                    field_decl
-                ):
+                field_decl = lib.clang_getTypeDeclaration(field_type)
+                if field_decl._kind_id in (_STRUCT_DECL, _UNION_DECL) and is_anonymous_member(field_decl):
                     name = ""
-            width = field.get_bitfield_width() if bitfield else 0
-            members.append(Member(name, self.type_id(field_type), field.get_field_offsetof(), width))
+            width = lib.clang_getFieldDeclBitWidth(field) if bitfield else 0
+            members.append(Member(name, self.type_id(field_type), lib.clang_Cursor_getOffsetOfField(field), width))
         record = self.types[tid]
         record.members = tuple(members)
         record.kind_flag = any(m.bit_size for m in members)
 
     def _enum(self, t: CType) -> int:
-        decl = t.get_declaration()
-        key = ("enum", decl.canonical)
+        lib = self._lib
+        decl = lib.clang_getTypeDeclaration(t)
+        key = ("enum", self._decl_key(decl))
         tid = self._memo.get(key)
         if tid is not None:
             return tid
-        definition = decl.get_definition() or decl
-        int_type = definition.enum_type
-        size = int_type.get_size()
+        definition = self._definition(decl) or decl
+        int_type = lib.clang_getEnumDeclIntegerType(definition)
+        size = lib.clang_Type_getSizeOf(int_type)
         if size <= 0:
             size = 4
-        signed = int_type.get_canonical()._kind_id in _SIGNED_INTS
+        signed = lib.clang_getCanonicalType(int_type)._kind_id in _SIGNED_INTS
         values = tuple(Enumerator(name, value) for name, value in enum_constants(definition, signed))
         kind = Kind.ENUM64 if size == 8 else Kind.ENUM
-        align = t.get_align()
+        align = lib.clang_Type_getAlignOf(t)
         return self._add(
             key,
             Type(kind, tag_name(definition), size, enumerators=values, signed=signed,
@@ -263,18 +310,20 @@ class TypeBuilder:
         )
 
     def _array(self, t: CType) -> int:
-        elem = self.type_id(t.element_type)
-        count = t.element_count if t._kind_id in _SIZED_ARRAYS else 0
-        align = max(t.get_align(), 0)
+        lib = self._lib
+        elem = self.type_id(lib.clang_getElementType(t))
+        count = lib.clang_getNumElements(t) if t._kind_id in _SIZED_ARRAYS else 0
+        align = max(lib.clang_Type_getAlignOf(t), 0)
         return self._intern(
             (Kind.ARRAY, elem, count, align), lambda: Type(Kind.ARRAY, ref=elem, nelems=count, align=align)
         )
 
     def _proto(self, t: CType, names: list[str] | None) -> int:
-        ret = self.type_id(t.get_result())
+        lib = self._lib
+        ret = self.type_id(lib.clang_getResultType(t))
         if t._kind_id == _K_PROTO:
-            args = [self.type_id(a) for a in t.argument_types()]
-            variadic = t.is_function_variadic()
+            args = [self.type_id(lib.clang_getArgType(t, i)) for i in range(lib.clang_getNumArgTypes(t))]
+            variadic = bool(lib.clang_isFunctionTypeVariadic(t))
         else:
             args, variadic = [], False
         labels = names if names is not None and len(names) == len(args) else [""] * len(args)
@@ -284,13 +333,16 @@ class TypeBuilder:
         return self._intern((Kind.FUNC_PROTO, ret, params), lambda: Type(Kind.FUNC_PROTO, ref=ret, params=params))
 
     def _function(self, cursor: Cursor) -> int:
-        key = ("func", cursor.canonical)
+        lib = self._lib
+        key = ("func", self._decl_key(cursor))
         tid = self._memo.get(key)
         if tid is not None:
             return tid
-        names = [a.spelling for a in cursor.get_arguments()]
-        proto = self._proto(cursor.type, names)
+        count = lib.clang_Cursor_getNumArguments(cursor)
+        names = [spelling(lib.clang_Cursor_getArgument(cursor, i)) for i in range(count)]
+        proto = self._proto(lib.clang_getCursorType(cursor), names)
         # BTF linkage: 0 static, 1 global definition, 2 extern declaration.
-        linkage = 0 if cursor.linkage.name == "INTERNAL" else 1 if cursor.is_definition() else 2
-        return self._add(key, Type(Kind.FUNC, cursor.spelling, ref=proto, linkage=linkage,
+        linkage = (0 if lib.clang_getCursorLinkage(cursor) == _LINKAGE_INTERNAL
+                   else 1 if lib.clang_isCursorDefinition(cursor) else 2)
+        return self._add(key, Type(Kind.FUNC, spelling(cursor), ref=proto, linkage=linkage,
                                    location=self._locate(cursor)))
