@@ -82,41 +82,48 @@ def variant_headers(installed: Mapping[str, str], selectors: Iterable[str]) -> s
     unistd_o32.h, _n32.h, _n64.h under `#if _MIPS_SIM == ...`)."""
     variants: set[str] = set()
     for name in selectors:
-        text = installed[name]
-        if text.count("include") < 2:
-            continue
-        guarded = include_guard(text) is not None
-        chains: list[list[set[str]]] = []
-        conditional: set[str] = set()  # included under an #if that is not the include guard
-        for m in _DIRECTIVES.finditer(text):
-            word = m.group(1)
-            if word == "include":
-                if chains:
-                    chains[-1][-1].add(m.group(2).lstrip('<"'))
-                    if len(chains) > 1 or not guarded:
-                        conditional.add(m.group(2).lstrip('<"'))
-            elif word.startswith("if"):
-                chains.append([set()])
-            elif word in ("elif", "else"):
-                if chains:
-                    chains[-1].append(set())
-            elif chains:
-                # A switch: branches each including one different header of one directory, or
-                # nothing (mips's `#else #error` when neither endianness macro is set).
-                branches = [b for b in chains.pop() if b]
-                picks = {next(iter(b)) for b in branches if len(b) == 1}
-                if (
-                    len(branches) >= 2
-                    and all(len(b) == 1 for b in branches)
-                    and len(picks) == len(branches)
-                    and len({h.rsplit("/", 1)[0] for h in picks}) == 1
-                ):
-                    variants.update(h for h in picks if h in installed)
-        stem = name.removesuffix(".h")
-        siblings = {h for h in conditional if h.startswith((stem + "_", stem + "-")) and h in installed}
-        if len(siblings) >= 2:
-            variants.update(siblings)
+        variants.update(h for h in _selected(name, installed[name]) if h in installed)
     return variants
+
+
+@functools.lru_cache(maxsize=8192)
+def _selected(name: str, text: str) -> frozenset[str]:
+    """The headers header `name` picks between under #if (see variant_headers), installed or not."""
+    if text.count("include") < 2:
+        return frozenset()
+    picked: set[str] = set()
+    guarded = include_guard(text) is not None
+    chains: list[list[set[str]]] = []
+    conditional: set[str] = set()  # included under an #if that is not the include guard
+    for m in _DIRECTIVES.finditer(text):
+        word = m.group(1)
+        if word == "include":
+            if chains:
+                chains[-1][-1].add(m.group(2).lstrip('<"'))
+                if len(chains) > 1 or not guarded:
+                    conditional.add(m.group(2).lstrip('<"'))
+        elif word.startswith("if"):
+            chains.append([set()])
+        elif word in ("elif", "else"):
+            if chains:
+                chains[-1].append(set())
+        elif chains:
+            # A switch: branches each including one different header of one directory, or
+            # nothing (mips's `#else #error` when neither endianness macro is set).
+            branches = [b for b in chains.pop() if b]
+            picks = {next(iter(b)) for b in branches if len(b) == 1}
+            if (
+                len(branches) >= 2
+                and all(len(b) == 1 for b in branches)
+                and len(picks) == len(branches)
+                and len({h.rsplit("/", 1)[0] for h in picks}) == 1
+            ):
+                picked.update(picks)
+    stem = name.removesuffix(".h")
+    siblings = {h for h in conditional if h.startswith((stem + "_", stem + "-"))}
+    if len(siblings) >= 2:
+        picked.update(siblings)
+    return frozenset(picked)
 
 
 def include_guard(text: str) -> str | None:
@@ -127,6 +134,12 @@ def include_guard(text: str) -> str | None:
     symbol = m.group(2).split()[0] if m.group(2).split() else ""
     define = _DEFINE_NEXT.match(text, m.end())
     return symbol if symbol and define is not None and define.group(1) == symbol else None
+
+
+@functools.lru_cache(maxsize=8192)
+def _all_includes(text: str) -> tuple[str, ...]:
+    """Every #include of `text` as spelled (`<x.h` or `"x.h`), under #if or not."""
+    return tuple(_INCLUDE_ANY.findall(text))
 
 
 def _resolve(spelled: str, including: str, installed: Mapping[str, str]) -> str:
@@ -193,7 +206,7 @@ def plan_chunks(installed: Mapping[str, str], roots: Iterable[str],
         # headers it includes are compiled alone by the kernel too, so theirs are taken on Linux.
         unavailable = any(
             inc not in installed and not available(inc)
-            for inc in (_resolve(s, r, installed) for s in _INCLUDE_ANY.findall(installed.get(r, "")))
+            for inc in (_resolve(s, r, installed) for s in _all_includes(installed.get(r, "")))
         )
         if unavailable or any(owner.get(k, h) != h for k, h in defined):
             alone.append(r)
