@@ -18,10 +18,17 @@ def tree_digest(headers: Mapping[str, str]) -> str:
 
 
 def _write_all(root: Path, headers: Mapping[str, str]) -> None:
+    # Plain os calls, each directory made once: a multi-arch read stages some 8,000 files.
+    base = str(root)
+    made: set[str] = set()
     for rel, text in headers.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", errors="surrogateescape")
+        path = os.path.join(base, rel)
+        parent = os.path.dirname(path)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        with open(path, "wb") as f:
+            f.write(text.encode("utf-8", "surrogateescape"))
 
 
 def stage_in_cache(cache_root: Path, headers: Mapping[str, str]) -> Path:
