@@ -8,13 +8,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from clang.cindex import CursorKind, Diagnostic, Index, TranslationUnit
+from clang.cindex import Cursor, CursorKind, Diagnostic, Index, TranslationUnit
 
 from ..model.types import Constant
 from .clang_lib import PARSE_OPTIONS, FileNames, children, evaluate_int
 
 _PREFIX = "__abg_c_"
-_VAR_DECL = frozenset({CursorKind.VAR_DECL.value})
+VAR_DECL = frozenset({CursorKind.VAR_DECL.value})
 # Characters that could end the generated declaration early and derail the parse of the ones after
 # it; a double quote means a string literal, never an integer.
 _UNSAFE = re.compile(rb'[;{}#"]')
@@ -224,13 +224,15 @@ class Judged:
 
 
 def judge(tu: TranslationUnit, filename: str, first_line: int, names: Sequence[str],
-          candidates: Mapping[str, MacroCandidate], literal_names: Sequence[str] = ()) -> Judged | None:
+          candidates: Mapping[str, MacroCandidate], literal_names: Sequence[str] = (),
+          var_decls: Sequence[Cursor] | None = None) -> Judged | None:
     """Values of the generated declarations that can be trusted, and the positions to parse again;
     None when the TU's own text did not end at file scope (an unclosed brace in a header).
 
     A declaration found at file scope on its own line started from a clean parser state, so its
     errors (or their absence) are its own. One that is not at file scope was swallowed by an
     earlier macro that derailed the parser (e.g. one expanding to `{`): it is tried again.
+    `var_decls`: the TU's top-level variable declarations, when the caller has walked it already.
     """
     failed = failures(tu.diagnostics, filename, first_line)
     values: dict[str, Constant] = {}
@@ -238,7 +240,7 @@ def judge(tu: TranslationUnit, filename: str, first_line: int, names: Sequence[s
     undefined: set[str] = set()
     checks_first = first_line - 1 - 3 * len(literal_names)  # each check: #ifndef, marker, #endif
     files = FileNames()
-    for cursor in children(tu.cursor, _VAR_DECL):
+    for cursor in children(tu.cursor, VAR_DECL) if var_decls is None else var_decls:
         file, line, _ = files.cursor_start(cursor)
         if file != filename:
             continue

@@ -40,7 +40,8 @@ _TYPE_DECLS = frozenset(k.value for k in (
     CursorKind.FUNCTION_DECL,
 ))
 _MACRO_DEFINITION = CursorKind.MACRO_DEFINITION.value
-_WANTED = _TYPE_DECLS | {_MACRO_DEFINITION}
+_VAR_DECL = CursorKind.VAR_DECL.value
+_WANTED = _TYPE_DECLS | {_MACRO_DEFINITION, _VAR_DECL}
 
 
 @dataclass(frozen=True)
@@ -209,8 +210,11 @@ def _parse_unit(
     # file name -> (its text, its #define sites), None for our freestanding headers
     file_sites: dict[str, tuple[bytes, dict[int, DefineSite]] | None] = {}
     literals: dict[str, int] = {}  # candidates whose active #define is a plain literal: their values
+    var_decls: list[Cursor] = []  # the generated declarations among them, for judge()
     for cursor in children(tu.cursor, _WANTED):
-        if cursor._kind_id == _MACRO_DEFINITION:
+        if cursor._kind_id == _VAR_DECL:
+            var_decls.append(cursor)
+        elif cursor._kind_id == _MACRO_DEFINITION:
             file, line, start = names.cursor_start(cursor)
             if file is None:
                 continue
@@ -240,7 +244,7 @@ def _parse_unit(
             # Not a builtin, and not a tag some macro declared inside a generated declaration.
             if file is not None and (line < first_line - 1 or file != filename):
                 builder.add_declaration(cursor)
-    judged = judge(tu, filename, first_line, guessed, candidates, literal_names) if with_constants else None
+    judged = judge(tu, filename, first_line, guessed, candidates, literal_names, var_decls) if with_constants else None
     if with_constants and judged is None:
         return None
     types = builder.finish()
