@@ -10,6 +10,7 @@ import dataclasses
 import pickle
 from typing import Any
 
+from ..gc_pause import gc_paused
 from ..model.graph import Diagnostic, TypeGraph
 from ..model.target import TARGETS
 from ..sources.merge_rows import LazyConstants, LazyTypes, NameLookup, constant_rows, type_rows
@@ -35,7 +36,8 @@ def dump_graph(graph: TypeGraph) -> bytes:
 
 def load(data: bytes) -> Any:
     """What dump_unit or dump_graph wrote, types and constants decoded on demand."""
-    obj = pickle.loads(data)
+    with gc_paused():  # tens of thousands of tuples: collections would rescan them again and again
+        obj = pickle.loads(data)
     if obj[0] == "unit":
         _, shell, (types, constants, diagnostics) = obj
         # Only the diagnostics are needed at once (ok, failure splitting); merge_units reads the rows.

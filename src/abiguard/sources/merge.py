@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..gc_pause import gc_paused
 from ..model import Target, TypeGraph
 from ..model.graph import Diagnostic
 from ..model.types import Kind, Type
@@ -123,7 +124,7 @@ class _Classes:
                 c = table.get(key)
                 if c is None:
                     c = table[key] = len(table)
-                    tainted.append(shallow[v] in fwd_keys or any(tainted[x] for x in cs))
+                    tainted.append(shallow[v] in fwd_keys or any(map(tainted.__getitem__, cs)))
                 cls[v] = c
         if cyclic:
             self._refine(refs, cls, cyclic)
@@ -169,7 +170,8 @@ class _Unit:
 
 def merge_units(units: Sequence[UnitResult], target: Target, source: str) -> TypeGraph:
     """One TypeGraph for `target` from many TUs: identical types once, conflicting ones kept and reported."""
-    return _merge([_Unit(u) for u in units], target, source)
+    with gc_paused():  # hundreds of thousands of short tuples, no cycles among them
+        return _merge([_Unit(u) for u in units], target, source)
 
 
 def _merge(units: Sequence[_Unit], target: Target, source: str) -> TypeGraph:
@@ -248,21 +250,20 @@ def _remap(r: Row, refs: list[int]) -> Row:
     members, params = r[MEMBERS], r[PARAMS]
     if not members and not params:
         return (*r[:REF], refs[0], *r[REF + 1:INDEX_TYPE], refs[1], *r[INDEX_TYPE + 1:])
+    nm = len(members)
     if members:
-        members = tuple((m[0], x, *m[2:]) for m, x in zip(members, refs[2:2 + len(members)], strict=True))
+        names, _, offsets, bits = zip(*members, strict=True)
+        members = tuple(zip(names, refs[2:2 + nm], offsets, bits, strict=True))
     if params:
-        at = 2 + len(r[MEMBERS])
-        params = tuple((p[0], x) for p, x in zip(params, refs[at:at + len(params)], strict=True))
+        params = tuple(zip(next(zip(*params, strict=True)), refs[2 + nm:], strict=True))
     return (*r[:REF], refs[0], members, r[5], params, *r[PARAMS + 1:INDEX_TYPE], refs[1], *r[INDEX_TYPE + 1:])
 
 
 def _conflicts(rows: list[Row], target: Target) -> list[Diagnostic]:
     """A diagnostic for every name with more than one different definition."""
     seen: dict[tuple[str, str], list[Row]] = {}
-    for r in rows:
-        word = _NAMED_KINDS.get(r[KIND])
-        if word and r[NAME]:
-            seen.setdefault((word, r[NAME]), []).append(r)
+    for r in [r for r in rows if r[NAME] and r[KIND] in _NAMED_KINDS]:
+        seen.setdefault((_NAMED_KINDS[r[KIND]], r[NAME]), []).append(r)
     out = []
     for (word, name), group in seen.items():
         if len(group) > 1:
