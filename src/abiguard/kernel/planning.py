@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .install import InstalledHeaders
@@ -225,10 +225,17 @@ def plan_chunks(installed: Mapping[str, str], roots: Iterable[str],
 
 @dataclass(frozen=True)
 class HeaderPlan:
-    """How one arch's installed headers are parsed: the TUs, and the headers left out with why."""
+    """How one arch's installed headers are parsed: the TUs, and the headers left out with why.
+
+    `skips[i]`: headers TU i surely includes whose own declarations another TU records, so TU i
+    only takes from them the types its own headers use (a struct member's type, say). Every header
+    is recorded whole by exactly one TU that surely includes it: merged, the arch's types are the
+    same, and the common headers (linux/types.h ...) are not rebuilt in every TU.
+    """
 
     chunks: tuple[tuple[str, ...], ...]
     failures: tuple[tuple[str, str], ...]  # (header, `<missing libc header>`)
+    skips: tuple[frozenset[str], ...] = ()
 
 
 def plan_headers(installed: InstalledHeaders, available: Callable[[str], bool]) -> HeaderPlan:
@@ -241,4 +248,18 @@ def plan_headers(installed: InstalledHeaders, available: Callable[[str], bool]) 
     # cannot compile: said so without paying for a parse (they all failed when parsed: tested).
     failures = tuple((h, f"<{risky[h]}>") for h in candidates if h in risky and h not in variants)
     roots = [h for h in candidates if h not in variants and h not in risky]
-    return HeaderPlan(tuple(plan_chunks(headers, roots, available)), failures)
+    chunks = tuple(plan_chunks(headers, roots, available))
+    return HeaderPlan(chunks, failures, owners(headers, chunks))
+
+
+def owners(installed: Mapping[str, str], chunks: Sequence[tuple[str, ...]]) -> tuple[frozenset[str], ...]:
+    """Per chunk, the headers it surely includes (outside #if blocks) that an earlier chunk also
+    surely includes: the earlier one records them."""
+    closure = _closures(installed)
+    owned: set[str] = set()
+    skips = []
+    for chunk in chunks:
+        reach = set().union(*(closure.get(r, {r}) for r in chunk))
+        skips.append(frozenset(reach & owned))
+        owned |= reach
+    return tuple(skips)

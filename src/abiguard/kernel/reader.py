@@ -36,6 +36,7 @@ class Job:
     roots: tuple[str, ...]
     include_dirs: tuple[Path, ...]  # the staged usr/include first, then the user's -I dirs
     defines: tuple[str, ...]
+    skip: frozenset[str] = frozenset()  # installed headers another TU records (HeaderPlan.skips)
 
     @property
     def text(self) -> str:
@@ -62,7 +63,8 @@ def parse_job(job: Job, cache_dir: Path | None, prekey: str) -> tuple[bytes, str
     the result in codec form, which the parent decodes faster than a plain pickle."""
     from ..sources.headers import parse_unit
 
-    unit = parse_unit(job.text, job.filename, job.include_dirs, job.target, job.defines)
+    skip = frozenset(os.path.normpath(os.path.join(os.path.abspath(job.include_dirs[0]), h)) for h in job.skip)
+    unit = parse_unit(job.text, job.filename, job.include_dirs, job.target, job.defines, skip_files=skip)
     payload = codec.dump_unit(unit)
     key = None
     files = {normal_name(p, job): h for p, h in unit.files.items()}
@@ -202,8 +204,8 @@ def parse_installed(
     todo: list[tuple[int, Job]] = []
     for i, (target, inst, staged, plan) in enumerate(plans):
         state[i] = _Plan(target, inst, _Hashes(inst.headers), failures=list(plan.failures))
-        for chunk in plan.chunks:
-            todo.append((i, Job(target, chunk, (staged, *user_dirs), tuple(defines))))
+        for chunk, skip in zip(plan.chunks, plan.skips or [frozenset()] * len(plan.chunks), strict=True):
+            todo.append((i, Job(target, chunk, (staged, *user_dirs), tuple(defines), skip)))
 
     with contextlib.ExitStack() as stack:
         bar = None
@@ -247,7 +249,7 @@ class _Runner:
 
     def prekey(self, job: Job) -> str:
         return digest("kernel-unit", self.code, job.target.name, job.target.triple, *job.defines, "\0",
-                      *(str(d) for d in job.include_dirs[1:]), "\0", job.text)
+                      *(str(d) for d in job.include_dirs[1:]), "\0", job.text, "\0", *sorted(job.skip))
 
     def _grow(self, n: int) -> None:
         if self.bar is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -153,16 +153,20 @@ def parse_unit(
     target: Target,
     defines: Sequence[str] = (),
     unsaved: Mapping[str, str] | None = None,
+    skip_files: Collection[str] = frozenset(),
 ) -> UnitResult:
     """Parse `text` (named `filename`) for `target` and collect its types, integer macros and errors.
 
     `unsaved` maps further file names to contents that replace (or stand in for) files on disk.
+    `skip_files` (normalized absolute paths): files whose own declarations another TU records; only
+    the types this TU's other files use are taken from them. Their macros are still evaluated here:
+    a macro's value can need what other headers of the TU declare (`_IOWR(..., struct fiemap)`).
     """
-    unit = _parse_unit(text, filename, include_dirs, target, defines, unsaved, with_constants=True)
+    unit = _parse_unit(text, filename, include_dirs, target, defines, unsaved, skip_files, with_constants=True)
     if unit is None:
         # The text ends inside a declaration (an unclosed brace in a header): the generated
         # declarations were swallowed into it. Parse again without them for clean types.
-        unit = _parse_unit(text, filename, include_dirs, target, defines, unsaved, with_constants=False)
+        unit = _parse_unit(text, filename, include_dirs, target, defines, unsaved, skip_files, with_constants=False)
         assert unit is not None
     return unit
 
@@ -174,6 +178,7 @@ def _parse_unit(
     target: Target,
     defines: Sequence[str],
     unsaved: Mapping[str, str] | None,
+    skip_files: Collection[str],
     with_constants: bool,
 ) -> UnitResult | None:
     args = compiler_args(target, include_dirs, defines)
@@ -210,6 +215,7 @@ def _parse_unit(
     # file name -> (its text, its #define sites), None for our freestanding headers
     file_sites: dict[str, tuple[bytes, dict[int, DefineSite]] | None] = {}
     literals: dict[str, int] = {}  # candidates whose active #define is a plain literal: their values
+    file_recorded: dict[str, bool] = {}  # file name -> are its own declarations this TU's to record
     var_decls: list[Cursor] = []  # the generated declarations among them, for judge()
     for cursor in children(tu.cursor, _WANTED):
         if cursor._kind_id == _VAR_DECL:
@@ -243,7 +249,11 @@ def _parse_unit(
             file, line, _ = names.cursor_start(cursor)
             # Not a builtin, and not a tag some macro declared inside a generated declaration.
             if file is not None and (line < first_line - 1 or file != filename):
-                builder.add_declaration(cursor)
+                recorded = file_recorded.get(file)
+                if recorded is None:
+                    recorded = file_recorded[file] = not skip_files or _norm(file) not in skip_files
+                if recorded:
+                    builder.add_declaration(cursor)
     judged = judge(tu, filename, first_line, guessed, candidates, literal_names, var_decls) if with_constants else None
     if with_constants and judged is None:
         return None
