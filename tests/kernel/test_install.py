@@ -123,3 +123,17 @@ def test_unifdef_matches_kernel_unifdef(real_unifdef: Path, text: str) -> None:
     """Random nests of #if/#elif/#else on __KERNEL__ and other symbols: same output as scripts/unifdef."""
     text += "\n"
     assert unifdef(text) == _run_unifdef(real_unifdef, text)
+
+
+@pytest.mark.parametrize(("line", "ok"), [
+    ("/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */", True),
+    ("/* SPDX-License-Identifier: GPL-2.0 */", False),
+    ("// SPDX-License-Identifier: (GPL-2.0+ WITH Linux-syscall-note) OR BSD-3-Clause", True),
+    ("/* SPDX-License-Identifier: BSD-3-Clause */", True),
+    ("/* GPL-2.0 licensed; SPDX-License-Identifier: MIT */", True),  # GPL- before the tag: grep ignores it
+])
+def test_spdx_check_as_headers_install_sh(line: str, ok: bool) -> None:
+    from abiguard.kernel.install import _spdx_ok
+
+    assert _spdx_ok(f"{line}\n#ifndef X\n#define X\n#endif\n") is ok
+    assert _spdx_ok(f"#ifndef X\n{line}") is ok  # on the last line, without a newline

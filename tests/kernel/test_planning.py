@@ -52,7 +52,7 @@ def test_recording_each_header_once_keeps_the_merged_graph(linux_source: Path, t
     spec = f"kernel:{linux_source}"
     target = TARGETS[arch]
     planned = load_kernel(spec, [target], cache_root=tmp_path / "a").graphs[0]
-    monkeypatch.setattr(planning, "owners", lambda installed, chunks: tuple(frozenset() for _ in chunks))
+    monkeypatch.setattr(planning, "owners", lambda installed, chunks, closure=None: tuple(frozenset() for _ in chunks))
     everywhere = load_kernel(spec, [target], cache_root=tmp_path / "b").graphs[0]
     assert len(planned) == len(everywhere) > 5000
     assert dict(planned.constants) == dict(everywhere.constants)

@@ -187,15 +187,15 @@ def clash_keys(name: str, text: str) -> frozenset[str]:
     return frozenset(keys)
 
 
-def plan_chunks(installed: Mapping[str, str], roots: Iterable[str],
-                available: Callable[[str], bool]) -> list[tuple[str, ...]]:
+def plan_chunks(installed: Mapping[str, str], roots: Iterable[str], available: Callable[[str], bool],
+                closure: Mapping[str, frozenset[str]] | None = None) -> list[tuple[str, ...]]:
     """TU header lists: headers grouped by top directory (linux/, asm/, drm/ ...) in sorted chunks of
     at most CHUNK, so neighbours, which tend to include the same headers, share a parse.
 
     A header that would clash with another (see clash_keys) through what it includes, or that
     includes a header nobody provides under some #if, gets a TU of its own: a failed chunk costs a
     parse of it and of its parts again."""
-    closure = _closures(installed)
+    closure = closure if closure is not None else _closures(installed)
     keys = {h: clash_keys(h, text) for h, text in installed.items()}
     owner: dict[str, str] = {}  # clash key -> the header that defined it first
     alone: list[str] = []
@@ -248,14 +248,16 @@ def plan_headers(installed: InstalledHeaders, available: Callable[[str], bool]) 
     # cannot compile: said so without paying for a parse (they all failed when parsed: tested).
     failures = tuple((h, f"<{risky[h]}>") for h in candidates if h in risky and h not in variants)
     roots = [h for h in candidates if h not in variants and h not in risky]
-    chunks = tuple(plan_chunks(headers, roots, available))
-    return HeaderPlan(chunks, failures, owners(headers, chunks))
+    closure = _closures(headers)
+    chunks = tuple(plan_chunks(headers, roots, available, closure))
+    return HeaderPlan(chunks, failures, owners(headers, chunks, closure))
 
 
-def owners(installed: Mapping[str, str], chunks: Sequence[tuple[str, ...]]) -> tuple[frozenset[str], ...]:
+def owners(installed: Mapping[str, str], chunks: Sequence[tuple[str, ...]],
+           closure: Mapping[str, frozenset[str]] | None = None) -> tuple[frozenset[str], ...]:
     """Per chunk, the headers it surely includes (outside #if blocks) that an earlier chunk also
     surely includes: the earlier one records them."""
-    closure = _closures(installed)
+    closure = closure if closure is not None else _closures(installed)
     owned: set[str] = set()
     skips = []
     for chunk in chunks:
