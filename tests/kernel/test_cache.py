@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from abiguard.kernel import KernelResult, codec, load_kernel
+from abiguard.kernel import KernelResult, codec, load_kernel, planning
 from abiguard.kernel.cache import FORMAT
 from abiguard.model import TypeGraph
 from abiguard.model.target import parse_arch_list
@@ -38,10 +38,17 @@ def _files(cache: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """TUs of a few headers each, so the mini tree (a dozen roots) makes several of them."""
+    monkeypatch.setattr(planning, "CHUNK", 4)
+
+
+@pytest.fixture
 def mini_tree(linux_source: Path, tmp_path: Path) -> Path:
     return make_mini_tree(linux_source, tmp_path / "tree")
 
 
+@pytest.mark.usefixtures("small_chunks")
 def test_rerun_hits_and_edit_reparses_only_readers(mini_tree: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = _read(mini_tree, cache)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from ..model.target import host_target
 from .cache import UnitCache, default_cache_root, digest
 from .install import InstalledHeaders, install_headers
 from .planning import plan_headers
-from .reader import KernelStats, parse_installed
+from .reader import KernelStats, Prepared, parse_installed
 from .staging import staged
 from .tree import COMMON_PATHS, arch_paths, parse_spec, read_tree
 
@@ -55,14 +56,21 @@ def load_kernel(
             raise AbiguardError(where, f"not a kernel tree for {karch}: no arch/{karch}/include/uapi")
     cache_dir = (cache_root or default_cache_root()) if opts.use_cache else None
     cache = UnitCache(cache_dir) if cache_dir is not None else None
-    installs = {k: _install(tree.files, k, cache) for k in karches}
     user_dirs = [Path(d).resolve() for d in opts.include_dirs]
     stats = KernelStats(units={} if keep_units else None)
     available = _available(user_dirs)
-    header_plans = {k: plan_headers(inst, available) for k, inst in installs.items()}
     with contextlib.ExitStack() as stack:
-        stages = {k: stack.enter_context(staged(inst.headers, cache_dir)) for k, inst in installs.items()}
-        plans = [(t, installs[t.kernel_arch], stages[t.kernel_arch], header_plans[t.kernel_arch]) for t in targets]
+        prepared: dict[str, Prepared] = {}
+
+        def prepare(karch: str) -> Prepared:
+            """headers_install, the parse plan and the staged directory of one kernel arch, made once."""
+            if karch not in prepared:
+                inst = _install(tree.files, karch, cache)
+                prepared[karch] = (inst, stack.enter_context(staged(inst.headers, cache_dir)),
+                                   plan_headers(inst, available))
+            return prepared[karch]
+
+        plans = [(t, functools.partial(prepare, t.kernel_arch)) for t in targets]
         graphs = parse_installed(plans, opts.defines, user_dirs, cache, tree.label, opts.progress, stats)
     return KernelResult(graphs, stats)
 

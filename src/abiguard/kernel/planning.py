@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .install import InstalledHeaders
 
-CHUNK = 48  # headers per TU: big enough to share the common headers' parse, small enough to spread
+CHUNK = 150  # headers per TU: big enough to share the common headers' parse, small enough to spread
 
 _DIRECTIVES = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif|include)\b[ \t]*([<\"]?[^>\"\n]*)", re.M)
 # After an `#ifndef X` line: blank lines, then `#define X` -- the include-guard idiom.
