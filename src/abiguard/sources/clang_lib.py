@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from clang import cindex
@@ -241,3 +242,24 @@ def spelling(cursor: cindex.Cursor) -> str:
     lib = clang_lib()
     raw = lib.clang_getCString(lib.clang_getCursorSpelling(cursor))
     return raw.decode() if raw else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A diagnostic with its severity and where it is (file as clang names it, line)."""
+
+    severity: int
+    file: str | None
+    line: int
+    diagnostic: cindex.Diagnostic
+
+
+def located_diagnostics(tu: cindex.TranslationUnit, names: FileNames) -> list[Located]:
+    """Every diagnostic of `tu` with its place, each asked of libclang once: the generated lines of a
+    header parse can fail by the thousand, and several readers look at all of them."""
+    lib = cindex.conf.lib
+    out = []
+    for d in tu.diagnostics:
+        file, line, _ = names.resolve(lib.clang_getDiagnosticLocation(d))
+        out.append(Located(lib.clang_getDiagnosticSeverity(d), file, line, d))
+    return out

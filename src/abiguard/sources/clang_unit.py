@@ -16,13 +16,17 @@ from ..model.graph import Diagnostic as GraphDiagnostic
 from ..model.types import Constant, Type
 from .clang_constants import (
     DefineSite,
+    Generated,
     MacroCandidate,
+    MacroScan,
     define_sites,
     evaluate_macros,
     generated,
     judge,
-    likely_macros,
-    site_of,
+    line_of,
+    name_sites,
+    probed,
+    scan_macros,
 )
 from .clang_lib import (
     BUILTIN_INCLUDE,
@@ -31,6 +35,7 @@ from .clang_lib import (
     FileNames,
     children,
     compiler_args,
+    located_diagnostics,
     new_index,
 )
 from .clang_types import TypeBuilder
@@ -39,9 +44,8 @@ _TYPE_DECLS = frozenset(k.value for k in (
     CursorKind.STRUCT_DECL, CursorKind.UNION_DECL, CursorKind.ENUM_DECL, CursorKind.TYPEDEF_DECL,
     CursorKind.FUNCTION_DECL,
 ))
-_MACRO_DEFINITION = CursorKind.MACRO_DEFINITION.value
 _VAR_DECL = CursorKind.VAR_DECL.value
-_WANTED = _TYPE_DECLS | {_MACRO_DEFINITION, _VAR_DECL}
+_WANTED = _TYPE_DECLS | {_VAR_DECL}
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,28 @@ def _read_files(tu: TranslationUnit, filename: str, sources: _SourceTexts) -> tu
     return digests, entries
 
 
+def _active_site(scan: MacroScan, name: str, active: Mapping[str, tuple[str, int]], sources: _SourceTexts,
+                 builtin_dir: str) -> tuple[str, int, DefineSite] | None:
+    """(file, offset, site) of the #define of `name` in effect at the end of the TU, None if there
+    is none (or it is one of our freestanding headers')."""
+    sites = scan.sites[name]
+    if len(sites) == 1:
+        path, offset = sites[0]
+    elif name in active:
+        # The probe's note points into the body: the #define is the last one of the name before it.
+        file, inside = active[name]
+        path = _norm(file)
+        offsets = [o for o in name_sites(sources.get(path)).get(name, ()) if o <= inside]
+        if not offsets:
+            return None
+        offset = offsets[-1]
+    else:
+        return None
+    if path.startswith(builtin_dir):
+        return None
+    return path, offset, define_sites(sources.get(path))[offset]
+
+
 def parse_unit(
     text: str,
     filename: str,
@@ -186,90 +212,61 @@ def _parse_unit(
     contents = {_norm(name): content for name, content in [(filename, text), *extra]}
     sources = _SourceTexts(contents)
     builtin_dir = str(BUILTIN_INCLUDE) + os.sep
-    # The integer macros are evaluated in this same parse: declarations for every name the
-    # headers #define (by their text) go after the TU's own text. Names the parse shows to be
-    # something else are ignored; real macros the guess missed get a parse of their own.
+    # The integer macros are evaluated in this same parse: lines that ask the front end about every
+    # name the headers #define (by their text) go after the TU's own text (see generated()).
     dirs = [_norm(str(d)) for d in include_dirs] + [str(BUILTIN_INCLUDE)]
+    main = _norm(filename)
     if with_constants:
-        guessed, literal_names = likely_macros(sources.get(_norm(filename)), os.path.dirname(_norm(filename)), dirs,
-                                               sources.find, builtin_dir)
-        source, first_line = generated(text, guessed, literal_names)
+        scan = scan_macros(sources.get(main), main, dirs, sources.find, builtin_dir)
+        # Where a name has one #define, that is the one in effect if the name is a macro at the end;
+        # where it has several, the front end says which (a probe).
+        probes = [name for name in (*scan.compiled, *scan.literal) if len(scan.sites[name]) > 1]
+        probes.sort(key=lambda name: name in scan.risky)  # one that may derail the parser last
+        gen = generated(text, scan.compiled, [*scan.compiled, *scan.literal], probes)
     else:
-        guessed, literal_names = [], []
-        source, first_line = text, text.count("\n") + 3  # past the end: nothing generated
+        scan = MacroScan([], [], {})
+        gen = Generated(text, text.count("\n") + 3, 0)  # past the end: nothing generated
     index = new_index()
     try:
-        tu = index.parse(
-            filename,
-            args=args,
-            unsaved_files=[(filename, source), *extra],
-            options=TranslationUnit.PARSE_DETAILED_PROCESSING_RECORD | PARSE_OPTIONS,
-        )
+        tu = index.parse(filename, args=args, unsaved_files=[(filename, gen.source), *extra], options=PARSE_OPTIONS)
     except TranslationUnitLoadError as e:
         raise AbiguardError(filename, f"libclang could not parse it for {target.name}: {e}") from None
     locator = _Locator(include_dirs, filename)
 
     builder = TypeBuilder(locator.cursor)
-    candidates: dict[str, MacroCandidate] = {}
     names = locator.names
-    # file name -> (its text, its #define sites), None for our freestanding headers
-    file_sites: dict[str, tuple[bytes, dict[int, DefineSite]] | None] = {}
-    literals: dict[str, int] = {}  # candidates whose active #define is a plain literal: their values
+    first_line = gen.first_line
     file_recorded: dict[str, bool] = {}  # file name -> are its own declarations this TU's to record
     var_decls: list[Cursor] = []  # the generated declarations among them, for judge()
     for cursor in children(tu.cursor, _WANTED):
         if cursor._kind_id == _VAR_DECL:
             var_decls.append(cursor)
-        elif cursor._kind_id == _MACRO_DEFINITION:
-            file, line, start = names.cursor_start(cursor)
-            if file is None:
-                continue
-            if file in file_sites:
-                known = file_sites[file]
-            else:
-                path = _norm(file)
-                # Macros of our freestanding headers are not the source's constants.
-                known = None if path.startswith(builtin_dir) else (sources.get(path), define_sites(sources.get(path)))
-                file_sites[file] = known
-            if known is None:
-                continue
-            text_of_file, sites = known
-            # Not where the scan saw a `#define NAME` (the name on a continued line): read it there.
-            site = sites.get(start) or site_of(text_of_file, start)
-            if not site.name:
-                continue  # function-like
-            name = site.name
-            candidates.pop(name, None)  # a redefinition: the last one counts, in its order
-            literals.pop(name, None)
-            if site.plausible:
-                candidates[name] = MacroCandidate(name, f"{locator.file(file)}:{line}")
-                if site.literal is not None:
-                    literals[name] = site.literal
-        else:
-            file, line, _ = names.cursor_start(cursor)
-            # Not a builtin, and not a tag some macro declared inside a generated declaration.
-            if file is not None and (line < first_line - 1 or file != filename):
-                recorded = file_recorded.get(file)
-                if recorded is None:
-                    recorded = file_recorded[file] = not skip_files or _norm(file) not in skip_files
-                if recorded:
-                    builder.add_declaration(cursor)
-    judged = judge(tu, filename, first_line, guessed, candidates, literal_names, var_decls) if with_constants else None
+            continue
+        file, line, _ = names.cursor_start(cursor)
+        # Not a builtin, and not a tag some macro declared inside a generated declaration.
+        if file is not None and (line < first_line - 1 or file != filename):
+            recorded = file_recorded.get(file)
+            if recorded is None:
+                recorded = file_recorded[file] = not skip_files or _norm(file) not in skip_files
+            if recorded:
+                builder.add_declaration(cursor)
+    all_diagnostics = located_diagnostics(tu, names)
+    judged = judge(all_diagnostics, var_decls, filename, gen, scan.compiled) if with_constants else None
     if with_constants and judged is None:
         return None
     types = builder.finish()
 
     diagnostics: list[GraphDiagnostic] = []
     error_files: list[str] = []
-    for d in tu.diagnostics:
-        if d.severity < Diagnostic.Error:
+    for located in all_diagnostics:
+        if located.severity < Diagnostic.Error:
             continue
-        loc = d.location
-        if loc.file is None:
+        d = located.diagnostic
+        if located.file is None:
             where = "<command line>"  # -D/-I problems, or clang's own predefines
-        elif loc.line >= first_line - 1 and loc.file.name == filename:
-            continue  # a generated declaration: a macro that is no integer constant
-        elif loc.file.name == filename:
+        elif located.line >= first_line - 1 and located.file == filename:
+            continue  # a generated line: a macro that is no integer constant, or a probe
+        elif located.file == filename:
             # The text ended inside a declaration; clang's note points at what was left open.
             opened = next((n for n in d.children if n.location.file and n.location.file.name != filename), None)
             if opened is None:
@@ -281,30 +278,51 @@ def _parse_unit(
                                                + (f" ({opened.spelling})" if opened is not None else "")))
             continue
         else:
-            where = f"{locator.file(loc.file.name)}:{loc.line}"
-            error_files.append(_norm(loc.file.name))
+            where = f"{locator.file(located.file)}:{located.line}"
+            error_files.append(_norm(located.file))
         diagnostics.append(GraphDiagnostic(where, f"{target.name}: {d.spelling}"))
     if diagnostics and not error_files and not with_constants:
         error_files.append(_norm(filename))  # only the TU's own text is to blame
 
-    if judged is None:
-        constants: dict[str, Constant] = {}  # a header left a declaration open: no value is trustworthy
-        missed: list[MacroCandidate] = []
-    else:
-        constants = judged.values
-        # A literal's value needs no compiler once the walk says which #define is the active one;
-        # a name the compiler was asked about anyway keeps its answer (it also sees an #undef).
-        # Only names the text scan found get the #undef check; other literals are asked again below.
-        asked = set(guessed)
-        checked = set(literal_names).difference(judged.undefined)
-        known = {name: value for name, value in literals.items() if name in checked and name not in asked}
-        constants.update((name, Constant(name, value, candidates[name].location)) for name, value in known.items())
-        retry = set(candidates).difference(asked, known).union(guessed[pos] for pos in judged.swallowed)
-        missed = [c for name, c in candidates.items() if name in retry]
+    constants: dict[str, Constant] = {}  # none when a header left a declaration open: untrustworthy
+    retry: list[MacroCandidate] = []
+    if judged is not None:
+        active = probed(all_diagnostics, filename, gen, names)
+        compiled = set(scan.compiled)
+        swallowed = {scan.compiled[pos] for pos in judged.swallowed}
+        for name in (*scan.compiled, *scan.literal):
+            if name in judged.undefined:
+                continue
+            found = _active_site(scan, name, active, sources, builtin_dir)
+            if found is None:
+                continue
+            path, offset, site = found
+            if not site.plausible:
+                continue  # the #define in effect is no integer expression
+            location = f"{locator.file(path)}:{line_of(sources.get(path), offset)}"
+            if name in judged.values:
+                constants[name] = Constant(name, judged.values[name], location)
+            elif name in swallowed:
+                retry.append(MacroCandidate(name, location))
+            elif site.literal is not None and name not in compiled:
+                # A literal's value needs no compiler once the front end says which #define is in effect.
+                constants[name] = Constant(name, site.literal, location)
     files, entries = _read_files(tu, filename, sources)
     del tu
-    if missed:
-        constants.update(evaluate_macros(index, filename, text, args, extra, missed))
+    if judged is not None:
+        # Files the scan could not follow (`#include MACRO`): their macros are asked in a parse of
+        # their own, at the place of their last #define.
+        unseen: dict[str, MacroCandidate] = {}
+        for path in files:
+            if path in scan.files or path.startswith(builtin_dir):
+                continue
+            data = sources.get(path)
+            for offset, site in define_sites(data).items():
+                if site.plausible and site.name not in scan.sites:
+                    unseen[site.name] = MacroCandidate(site.name, f"{locator.file(path)}:{line_of(data, offset)}")
+        retry += unseen.values()
+    if retry:
+        constants.update(evaluate_macros(index, filename, text, args, extra, retry))
     return UnitResult(
         filename=filename,
         target=target,
