@@ -138,3 +138,17 @@ def test_type_scope_does_not_soften_severity(tmp_path: Path, capsys) -> None:
     assert rc == 1
     assert {(f["type"], f["kind"], f["severity"]) for f in data["findings"]} == {
         ("struct req", "member_added", "breaking"), ("struct req", "size_changed", "breaking")}
+
+
+def test_a_header_failing_on_every_arch_is_one_line(tmp_path: Path, capsys) -> None:
+    for side in ("old", "new"):
+        (tmp_path / side).mkdir()
+        (tmp_path / side / "good.h").write_text("struct ok { long a; };\n")
+        (tmp_path / side / "bad.h").write_text("struct bad { int a b; };\n")
+    (tmp_path / "new" / "only_new.h").write_text("#ifdef __s390x__\nstruct worse { int x y; };\n#endif\n")
+    _, out, _ = _run(capsys, str(tmp_path / "old"), str(tmp_path / "new"), "--arch", "x86_64,arm,s390x",
+                      "--format", "json")
+    errors = json.loads(out)["errors"]
+    assert [e for e in errors if "bad.h:1" in e] == ["bad.h:1: all arches: expected ';' at end of declaration list"]
+    assert [e for e in errors if "only_new.h" in e] == [
+        "NEW only_new.h:2: s390x: expected ';' at end of declaration list"]

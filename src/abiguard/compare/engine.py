@@ -326,16 +326,33 @@ def _constant_message(c: Change) -> str:
 
 
 def _diagnostics(old: list[TypeGraph], new: list[TypeGraph]) -> list[str]:
-    """Readers' diagnostics, once each: a header failing in both versions is one line, not two."""
-    seen: dict[str, set[str]] = {}
+    """Readers' diagnostics, once each: a header failing in both versions is one line, not two, and
+    one failing on several arches is one line naming them ("all arches" when it is every one)."""
+    order = {name: i for i, name in enumerate(ALL_ARCHES)}
+    arches_of: dict[tuple[str, str], dict[str, set[str]]] = {}
+    every: set[str] = set()
     for side, graphs in (("OLD", old), ("NEW", new)):
         for g in graphs:
+            arch = g.target.name
+            every.add(arch)
             for d in g.diagnostics:
-                text = str(d) if f"{g.target.name}:" in str(d) else f"{g.target.name}: {d}"
+                where, message = d.location, d.message.removeprefix(f"{arch}: ")
                 if g.source:  # the same note about both versions names each one's source: say it once
-                    text = text.replace(g.source, "source")
-                seen.setdefault(text, set()).add(side)
-    return [text if len(sides) == 2 else f"{next(iter(sides))} {text}" for text, sides in sorted(seen.items())]
+                    where, message = where.replace(g.source, "source"), message.replace(g.source, "source")
+                arches_of.setdefault((where, message), {}).setdefault(side, set()).add(arch)
+
+    def label(arches: set[str]) -> str:
+        if len(arches) == len(every) > 1:
+            return "all arches"
+        return ", ".join(sorted(arches, key=lambda a: (order.get(a, len(order)), a)))
+
+    lines = []
+    for (where, message), sides in sorted(arches_of.items()):
+        if sides.get("OLD") == sides.get("NEW"):
+            lines.append(f"{where}: {label(sides['NEW'])}: {message}")
+        else:
+            lines += [f"{side} {where}: {label(sides[side])}: {message}" for side in ("OLD", "NEW") if side in sides]
+    return lines
 
 
 def run_diff(old: list[TypeGraph], new: list[TypeGraph], roots: Sequence[str] = (),
