@@ -38,7 +38,6 @@ _EXTRA_FUNCTIONS: tuple[tuple[str, list[object], object], ...] = (
     ("clang_getUnqualifiedType", [cindex.Type], cindex.Type),
     ("clang_Type_getModifiedType", [cindex.Type], cindex.Type),
     ("clang_Type_getValueType", [cindex.Type], cindex.Type),
-    ("clang_Cursor_isMacroFunctionLike", [cindex.Cursor], ctypes.c_uint),
     ("clang_getInstantiationLocation", [cindex.SourceLocation, ctypes.POINTER(ctypes.c_void_p),
                                         ctypes.POINTER(ctypes.c_uint), ctypes.POINTER(ctypes.c_uint),
                                         ctypes.POINTER(ctypes.c_uint)], None),
@@ -175,10 +174,6 @@ def enum_constants(decl: cindex.Cursor, signed: bool) -> list[tuple[str, int]]:
     return [(spelling(c), int(value_of(c))) for c in children(decl, _ENUM_CONSTANT)]
 
 
-def is_function_like_macro(cursor: cindex.Cursor) -> bool:
-    return bool(clang_lib().clang_Cursor_isMacroFunctionLike(cursor))
-
-
 class FileNames:
     """Resolves source locations to (file name, line, offset) with one libclang call, names cached."""
 
@@ -207,14 +202,6 @@ class FileNames:
 
     def cursor_start(self, cursor: cindex.Cursor) -> tuple[str | None, int, int]:
         return self.resolve(cindex.conf.lib.clang_getCursorLocation(cursor))
-
-    def cursor_extent(self, cursor: cindex.Cursor) -> tuple[str | None, int, int, int]:
-        """File, start line, start offset and end offset of a cursor's extent."""
-        lib = cindex.conf.lib
-        extent = lib.clang_getCursorExtent(cursor)
-        name, line, start = self.resolve(lib.clang_getRangeStart(extent))
-        end = self.resolve(lib.clang_getRangeEnd(extent))[2]
-        return name, line, start, end
 
 
 def children(parent: cindex.Cursor, kinds: frozenset[int]) -> list[cindex.Cursor]:
