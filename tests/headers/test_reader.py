@@ -394,3 +394,15 @@ def test_literal_defines_follow_the_active_definition(tmp_path: Path) -> None:
                           "MIXED": 7}
         assert g.constants["PICK"].location == f"lit.h:{9 if pick == 1 else 11}"
         assert g.constants["TWICE"].location == "lit.h:15"
+
+
+def test_the_define_in_effect_is_found_through_deep_expansions(tmp_path: Path) -> None:
+    """A name #defined in two headers expands through a dozen macros: the front end's note still
+    names the #define in effect, which differs per arch here."""
+    chain = ["#define M0 (1 + 2)", *(f"#define M{i} M{i - 1}" for i in range(1, 12))]
+    (tmp_path / "c.h").write_text("\n".join([*chain, "#define DEEP M11", "#define ONCE M11"]) + "\n")
+    (tmp_path / "d.h").write_text("#ifdef __s390x__\n#define DEEP (M3 + 1)\n#endif\n")
+    for arch, deep in (("s390x", (4, "d.h:2")), ("arm", (3, "c.h:13"))):
+        (g,) = read_headers([tmp_path], [TARGETS[arch]], SourceOptions())
+        assert (g.constants["DEEP"].value, g.constants["DEEP"].location) == deep
+        assert (g.constants["ONCE"].value, g.constants["ONCE"].location) == (3, "c.h:14")
