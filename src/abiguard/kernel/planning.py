@@ -235,7 +235,7 @@ class HeaderPlan:
 
     chunks: tuple[tuple[str, ...], ...]
     failures: tuple[tuple[str, str], ...]  # (header, `<missing libc header>`)
-    skips: tuple[frozenset[str], ...] = ()
+    skips: tuple[frozenset[str], ...]
 
 
 def plan_headers(installed: InstalledHeaders, available: Callable[[str], bool]) -> HeaderPlan:

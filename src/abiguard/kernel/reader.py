@@ -24,7 +24,6 @@ from .install import InstalledHeaders
 from .planning import HeaderPlan
 
 UNIT_NAME = "__abiguard_kernel_unit__.c"
-_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"]", re.M)
 _NOT_FOUND = re.compile(r"'([^']+)' file not found")
 
 
@@ -217,9 +216,8 @@ def parse_installed(
         i, (target, prepare) = waiting.pop(0)
         inst, staged, plan = prepare()
         state[i] = _Plan(target, inst, _Hashes(inst.headers), failures=list(plan.failures))
-        skips = plan.skips or [frozenset()] * len(plan.chunks)
         return [(i, Job(target, chunk, (staged, *user_dirs), tuple(defines), skip))
-                for chunk, skip in zip(plan.chunks, skips, strict=True)]
+                for chunk, skip in zip(plan.chunks, plan.skips, strict=True)]
 
     with contextlib.ExitStack() as stack:
         bar = None
