@@ -80,7 +80,7 @@ def literal_value(body: bytes) -> int | None:
 class DefineSite:
     """One `#define NAME ...` in a file: `plausible` if it is object-like and its body could be an
     integer constant expression (see macro_body_ok), `literal` its value when it is one integer
-    literal, `risky` if its body could derail a declaration it is expanded in (see macro_body_ok)."""
+    literal, `risky` if its body could derail a declaration it is expanded in (see _derails)."""
 
     name: str
     plausible: bool
@@ -104,8 +104,7 @@ def site_of(text: bytes, start: int) -> DefineSite:
         name = _NAME.match(text, start)
         return DefineSite(name[0].decode() if name else "", False, None)  # function-like
     plausible = macro_body_ok(macro[1])
-    risky = not plausible and bool(_UNSAFE.search(macro[1]) or macro[1].count(b"(") != macro[1].count(b")"))
-    return DefineSite(macro[0], plausible, literal_value(macro[1]) if plausible else None, risky)
+    return DefineSite(macro[0], plausible, literal_value(macro[1]) if plausible else None, _derails(macro[1]))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -207,11 +206,17 @@ def scan_macros(text: bytes, main_path: str, include_dirs: Iterable[str], read: 
 def macro_body_ok(body: bytes) -> bool:
     """True when an object-like macro body could be an integer constant expression.
 
-    Empty bodies, strings and bodies that could end the generated declaration early (`;`, braces,
-    unbalanced parentheses) are left out; the compiler decides about the rest.
+    Empty bodies, strings and bodies that could end the generated declaration early (see
+    _derails) are left out; the compiler decides about the rest.
     """
-    if not body.strip() or _UNSAFE.search(body):
-        return False
+    return bool(body.strip()) and not _derails(body)
+
+
+def _derails(body: bytes) -> bool:
+    """True when a body could end a declaration it is expanded in early: `;`, braces, `#`, a
+    string, or unbalanced parentheses."""
+    if _UNSAFE.search(body):
+        return True
     depth = 0
     for ch in body:
         if ch == 0x28:  # (
@@ -219,8 +224,8 @@ def macro_body_ok(body: bytes) -> bool:
         elif ch == 0x29:  # )
             depth -= 1
             if depth < 0:
-                return False
-    return depth == 0
+                return True
+    return depth != 0
 
 
 @dataclass(frozen=True)
@@ -280,7 +285,7 @@ class Judged:
 
 
 def judge(diagnostics: Sequence[Located], var_decls: Sequence[Cursor], filename: str, gen: Generated,
-          names: Sequence[str]) -> Judged | None:
+          names: Sequence[str], files: FileNames) -> Judged | None:
     """Read the generated declarations among the TU's top-level `var_decls`; None when the TU's own
     text did not end at file scope (an unclosed brace in a header).
 
@@ -294,7 +299,6 @@ def judge(diagnostics: Sequence[Located], var_decls: Sequence[Cursor], filename:
     present: set[int] = set()
     undefined: set[str] = set()
     checks_first = first_line - 1 - 3 * len(gen.checked)  # each check: #ifndef, marker, #endif
-    files = FileNames()
     for cursor in var_decls:
         file, line, _ = files.cursor_start(cursor)
         if file != filename:
@@ -362,7 +366,8 @@ def evaluate_macros(
         gen = generated(text, pending)
         tu = index.parse(filename, args=list(args), unsaved_files=[(filename, gen.source), *unsaved],
                          options=PARSE_OPTIONS)
-        judged = judge(located_diagnostics(tu, FileNames()), children(tu.cursor, VAR_DECL), filename, gen, pending)
+        files = FileNames()
+        judged = judge(located_diagnostics(tu, files), children(tu.cursor, VAR_DECL), filename, gen, pending, files)
         if judged is None:
             break  # the text itself is unfinished: no declaration after it can be trusted
         values.update((name, Constant(name, value, by_name[name].location)) for name, value in judged.values.items())

@@ -251,7 +251,7 @@ def _parse_unit(
             if recorded:
                 builder.add_declaration(cursor)
     all_diagnostics = located_diagnostics(tu, names)
-    judged = judge(all_diagnostics, var_decls, filename, gen, scan.compiled) if with_constants else None
+    judged = judge(all_diagnostics, var_decls, filename, gen, scan.compiled, names) if with_constants else None
     if with_constants and judged is None:
         return None
     types = builder.finish()
