@@ -28,7 +28,7 @@ GOAL_PEAK_MB = 300
 
 LAZY = """
 import sys
-from abiguard.sources.btf import read_btf_file
+from abiguard.sources.btf.reader import read_btf_file
 g = read_btf_file(sys.argv[1])
 tid = g.resolve("struct task_struct")
 for m in g[tid].members:
@@ -36,7 +36,7 @@ for m in g[tid].members:
 """
 FULL = """
 import sys
-from abiguard.sources.btf import read_btf
+from abiguard.sources.btf.reader import read_btf
 p = read_btf(sys.argv[1])
 p.validate_all()
 g = p.graph

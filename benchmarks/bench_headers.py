@@ -32,7 +32,7 @@ from headers.layout_headers import HEADERS  # noqa: E402
 
 from abiguard.model.target import parse_arch_list  # noqa: E402
 from abiguard.sources import SourceOptions  # noqa: E402
-from abiguard.sources.headers import collect_headers, read_headers  # noqa: E402
+from abiguard.sources.clang.headers import collect_headers, read_headers  # noqa: E402
 
 
 def generate(root: Path, copies: int = 10) -> Path:

@@ -50,8 +50,8 @@ def run_abiguard(tree: Path, arches: str, xdg: Path) -> tuple[float, float]:
 def run_kernel_route(tree: Path, karch: str, gcc: str, work: Path, jobs: int) -> tuple[float, float, float, int]:
     """(make headers, compile, abidw) seconds and the number of headers, as check-uapi.sh does them."""
     sys.path.insert(0, str(ROOT / "src"))
-    from abiguard.kernel.install import install_headers
-    from abiguard.kernel.tree import COMMON_PATHS, arch_paths, read_tree
+    from abiguard.sources.kernel.install import install_headers
+    from abiguard.sources.kernel.tree import COMMON_PATHS, arch_paths, read_tree
 
     cpu = _cpu()
     start = time.perf_counter()

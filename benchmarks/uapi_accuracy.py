@@ -21,12 +21,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from gcc_layout_oracle import find_gcc, run_oracle
 
-from abiguard.kernel import load_kernel
 from abiguard.model import Target
 from abiguard.model.target import parse_arch_list
 from abiguard.model.types import Kind
 from abiguard.sources import SourceOptions
-from abiguard.sources.headers import merge_units
+from abiguard.sources.clang.headers import merge_units
+from abiguard.sources.kernel import load_kernel
 
 DEFAULT_TREE = Path.home() / ".cache" / "abiguard-tests" / "linux-source-6.1"
 

@@ -29,7 +29,7 @@ from elftools.elf.elffile import ELFFile
 
 from abiguard.model import Target, TypeGraph
 from abiguard.model.types import COMPOSITE_KINDS, ENUM_KINDS, Kind
-from abiguard.sources.clang_lib import BUILTIN_INCLUDE, BUILTIN_PREFIX
+from abiguard.sources.clang.libclang import BUILTIN_INCLUDE, BUILTIN_PREFIX
 
 _MAX_U64 = (1 << 64) - 1
 # gcc's own freestanding headers; _LIBC_LIMITS_H_ stops its limits.h from pulling in a libc one,
@@ -459,7 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line: read headers with abiguard for each arch, then ask that arch's gcc."""
     from abiguard.model.target import ALL_ARCHES, parse_arch_list
     from abiguard.sources import SourceOptions
-    from abiguard.sources.headers import collect_headers, read_headers
+    from abiguard.sources.clang.headers import collect_headers, read_headers
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("paths", nargs="+", type=Path)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from abiguard.sources.btf import btf_from_elf
+from abiguard.sources.btf.reader import btf_from_elf
 
 from .conftest import ALL_KINDS_C
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from abiguard.errors import AbiguardError
 from abiguard.model import TypeGraph
-from abiguard.sources.btf import btf_from_elf, parse_btf, read_btf
+from abiguard.sources.btf.reader import btf_from_elf, parse_btf, read_btf
 
 from .btfwriter import KNOWN_LAYOUT, BtfWriter
 from .conftest import ALL_KINDS_C
@@ -358,7 +358,7 @@ def test_not_btf_at_all(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bulk", [True, False])
 def test_nesting_deeper_than_consumers_can_recurse(bulk: bool) -> None:
-    from abiguard.sources.btf_types import MAX_DEPTH
+    from abiguard.sources.btf.table import MAX_DEPTH
 
     def chain(levels: int) -> bytes:
         w, i = _simple()
@@ -403,7 +403,7 @@ def test_long_typedef_cycle_is_one_short_error(length: int) -> None:
 
 def test_size_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compile_c) -> None:
     """Files and ELF sections over the cap are refused before anything is decoded (bounded memory)."""
-    from abiguard.sources import btf_elf
+    from abiguard.sources.btf import elf as btf_elf
 
     monkeypatch.setattr(btf_elf, "MAX_BTF_SIZE", 64)
     raw = tmp_path / "big.btf"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from abiguard.errors import AbiguardError
-from abiguard.sources.btf import btf_from_elf, elf_section, read_btf, read_btf_file
-from abiguard.sources.btf_elf import ElfInfo, elf_target
+from abiguard.sources.btf.elf import ElfInfo, elf_target
+from abiguard.sources.btf.reader import btf_from_elf, elf_section, read_btf, read_btf_file
 
 from .bpftool_raw import assert_same_as_bpftool, bpftool_raw
 from .btfwriter import BtfWriter

@@ -8,7 +8,7 @@ import pytest
 
 from abiguard.errors import AbiguardError
 from abiguard.model import Kind
-from abiguard.sources.btf import parse_btf
+from abiguard.sources.btf.reader import parse_btf
 
 from .btfwriter import KNOWN_LAYOUT, BtfWriter
 

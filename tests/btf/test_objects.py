@@ -10,7 +10,7 @@ import pytest
 
 from abiguard.errors import AbiguardError
 from abiguard.model import IntEncoding, Kind
-from abiguard.sources.btf import btf_from_elf, elf_section, parse_btf, read_btf, read_btf_file
+from abiguard.sources.btf.reader import btf_from_elf, elf_section, parse_btf, read_btf, read_btf_file
 
 from .bpftool_raw import assert_same_as_bpftool, bpftool_raw
 from .conftest import ALL_KINDS_C

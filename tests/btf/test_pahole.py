@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from abiguard.model import Kind
-from abiguard.sources.btf import read_btf, read_btf_file
+from abiguard.sources.btf.reader import read_btf, read_btf_file
 
 from .bpftool_raw import assert_same_as_bpftool, bpftool_raw
 from .conftest import ALL_KINDS_C, require_tool

@@ -9,7 +9,7 @@ import pytest
 from abiguard.errors import AbiguardError
 from abiguard.model import Kind
 from abiguard.sources import SourceOptions, load_source
-from abiguard.sources.btf import btf_from_elf, read_btf, read_btf_file
+from abiguard.sources.btf.reader import btf_from_elf, read_btf, read_btf_file
 
 from .bpftool_raw import assert_same_as_bpftool, bpftool_raw
 from .btfwriter import BtfWriter

@@ -8,7 +8,7 @@ import pytest
 
 from abiguard.model import Kind
 from abiguard.sources import load_source
-from abiguard.sources.btf import read_btf
+from abiguard.sources.btf.reader import read_btf
 
 from .bpftool_raw import assert_same_as_bpftool
 

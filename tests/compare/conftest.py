@@ -11,7 +11,7 @@ from abiguard.compare import DiffResult, Waivers, run_diff
 from abiguard.compare.findings import Finding, Severity
 from abiguard.model import TypeGraph, get_target
 from abiguard.sources import SourceOptions
-from abiguard.sources.headers import read_headers
+from abiguard.sources.clang.headers import read_headers
 
 # Fixed-width types as the kernel's UAPI spells them, so test headers need no system headers.
 PRELUDE = """

@@ -13,7 +13,7 @@ from conftest import require_tool
 from abiguard.cli import main
 from abiguard.compare import compare_graphs, run_diff
 from abiguard.compare.findings import Severity
-from abiguard.sources.btf import read_btf_file
+from abiguard.sources.btf.reader import read_btf_file
 
 OLD_C = """
 typedef unsigned int u32;

@@ -9,7 +9,7 @@ import pytest
 from abiguard.model import TypeGraph
 from abiguard.model.target import ALL_ARCHES, parse_arch_list
 from abiguard.sources import SourceOptions
-from abiguard.sources.headers import read_headers
+from abiguard.sources.clang.headers import read_headers
 
 from .layout_headers import write_headers
 

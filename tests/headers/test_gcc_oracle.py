@@ -11,7 +11,7 @@ import pytest
 from abiguard.model import TypeGraph
 from abiguard.model.target import ALL_ARCHES, TARGETS
 from abiguard.model.types import Constant, Kind
-from abiguard.sources.clang_lib import BUILTIN_INCLUDE
+from abiguard.sources.clang.libclang import BUILTIN_INCLUDE
 
 from .layout_headers import HEADERS
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abiguard.kernel import codec
 from abiguard.model import TypeGraph
 from abiguard.model.target import TARGETS
 from abiguard.model.types import Kind, Member, Param, Type
-from abiguard.sources.clang_unit import UnitResult
-from abiguard.sources.headers import merge_units, parse_unit
+from abiguard.sources.clang.headers import merge_units, parse_unit
+from abiguard.sources.clang.unit import UnitResult
+from abiguard.sources.kernel import codec
 
 from .merge_reference import reference_merge
 

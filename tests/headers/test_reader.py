@@ -13,7 +13,7 @@ from abiguard.model import TypeGraph
 from abiguard.model.target import TARGETS, host_target, parse_arch_list
 from abiguard.model.types import IntEncoding, Kind
 from abiguard.sources import SourceOptions, load_source
-from abiguard.sources.headers import merge_units, parse_unit, read_headers
+from abiguard.sources.clang.headers import merge_units, parse_unit, read_headers
 
 
 def _members(g: TypeGraph, spec: str) -> dict[str, tuple[int, int, str]]:

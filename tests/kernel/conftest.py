@@ -13,8 +13,8 @@ import pytest
 from conftest import require_tool
 from conftest import test_cache_dir as shared_cache_dir
 
-from abiguard.kernel.tree import COMMON_PATHS, arch_paths
 from abiguard.model.target import KERNEL_ARCHES
+from abiguard.sources.kernel.tree import COMMON_PATHS, arch_paths
 
 ABIGUARD = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "abiguard"
 PTREGS_OLD = "\tunsigned long gprs[NUM_GPRS];\n} user_pt_regs;"
@@ -100,8 +100,8 @@ def make_mini_tree(linux_source: Path, dest: Path, karch: str = "s390") -> Path:
     and every header those include; enough to parse in seconds and still have several TUs."""
     import re
 
-    from abiguard.kernel.install import install_headers
-    from abiguard.kernel.tree import read_tree
+    from abiguard.sources.kernel.install import install_headers
+    from abiguard.sources.kernel.tree import read_tree
 
     tree = read_tree(linux_source, None, [*COMMON_PATHS, *arch_paths(karch)])
     inst = install_headers(tree.files, karch)

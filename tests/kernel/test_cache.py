@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from abiguard.kernel import KernelResult, codec, load_kernel, planning
-from abiguard.kernel.cache import FORMAT
 from abiguard.model import TypeGraph
 from abiguard.model.target import parse_arch_list
 from abiguard.sources import SourceOptions
+from abiguard.sources.kernel import KernelResult, codec, load_kernel, planning
+from abiguard.sources.kernel.cache import FORMAT
 
 from .conftest import make_mini_tree
 
@@ -122,7 +122,7 @@ def test_no_cache_bypasses(mini_tree: Path, tmp_path: Path) -> None:
 _CHILD = """
 import sys, json
 from pathlib import Path
-from abiguard.kernel import load_kernel
+from abiguard.sources.kernel import load_kernel
 from abiguard.model.target import parse_arch_list
 from abiguard.sources import SourceOptions
 r = load_kernel(sys.argv[1], parse_arch_list("s390x"), SourceOptions(), cache_root=Path(sys.argv[2]))

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from abiguard.kernel import KernelResult, load_kernel
 from abiguard.model import Kind, TypeGraph
 from abiguard.model.target import parse_arch_list
 from abiguard.sources import SourceOptions
+from abiguard.sources.kernel import KernelResult, load_kernel
 
 from .conftest import make_mini_tree
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from abiguard.errors import AbiguardError
-from abiguard.kernel import load_kernel
 from abiguard.model.target import parse_arch_list
 from abiguard.sources import SourceOptions
+from abiguard.sources.kernel import load_kernel
 
 from .conftest import ABIGUARD, PTREGS_NEW, PTREGS_OLD, S390_PTRACE, git
 
@@ -58,7 +58,7 @@ def test_two_refs_differ_only_on_s390x(uapi_repo: Path, kernel_cache_dir: Path) 
 
 def test_worktree_is_not_a_ref(uapi_repo: Path, tmp_path: Path) -> None:
     """kernel:PATH reads the work tree as it is, uncommitted edits included."""
-    from abiguard.kernel.tree import read_tree
+    from abiguard.sources.kernel.tree import read_tree
 
     tree = read_tree(uapi_repo, None, [S390_PTRACE])
     assert PTREGS_NEW.encode() in tree.files[S390_PTRACE]

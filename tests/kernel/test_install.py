@@ -11,9 +11,9 @@ from conftest import test_cache_dir as shared_cache_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from abiguard.kernel.install import install_headers, sed_install
-from abiguard.kernel.tree import COMMON_PATHS, arch_paths, read_tree
-from abiguard.kernel.unifdef import unifdef
+from abiguard.sources.kernel.install import install_headers, sed_install
+from abiguard.sources.kernel.tree import COMMON_PATHS, arch_paths, read_tree
+from abiguard.sources.kernel.unifdef import unifdef
 
 from .conftest import kernel_make_headers
 
@@ -133,7 +133,7 @@ def test_unifdef_matches_kernel_unifdef(real_unifdef: Path, text: str) -> None:
     ("/* GPL-2.0 licensed; SPDX-License-Identifier: MIT */", True),  # GPL- before the tag: grep ignores it
 ])
 def test_spdx_check_as_headers_install_sh(line: str, ok: bool) -> None:
-    from abiguard.kernel.install import _spdx_ok
+    from abiguard.sources.kernel.install import _spdx_ok
 
     assert _spdx_ok(f"{line}\n#ifndef X\n#define X\n#endif\n") is ok
     assert _spdx_ok(f"#ifndef X\n{line}") is ok  # on the last line, without a newline

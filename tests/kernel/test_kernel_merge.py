@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from headers.merge_reference import reference_merge  # tests/headers, a sibling test package
 
-from abiguard.kernel import load_kernel
 from abiguard.model.target import TARGETS
 from abiguard.model.types import Kind
+from abiguard.sources.kernel import load_kernel
 
 
 @pytest.mark.slow

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from abiguard.kernel import load_kernel, planning
-from abiguard.kernel.planning import clash_keys, owners, plan_chunks
 from abiguard.model.target import TARGETS
+from abiguard.sources.kernel import load_kernel, planning
+from abiguard.sources.kernel.planning import clash_keys, owners, plan_chunks
 
 
 def test_clashing_headers_get_their_own_tu() -> None:

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from abiguard.kernel import _available, codec
-from abiguard.kernel.install import install_headers
-from abiguard.kernel.planning import risky_headers, unconditional_includes, variant_headers
-from abiguard.kernel.reader import Job, parse_job
-from abiguard.kernel.staging import staged
-from abiguard.kernel.tree import COMMON_PATHS, arch_paths, read_tree
 from abiguard.model.target import TARGETS
+from abiguard.sources.kernel import _available, codec
+from abiguard.sources.kernel.install import install_headers
+from abiguard.sources.kernel.planning import risky_headers, unconditional_includes, variant_headers
+from abiguard.sources.kernel.reader import Job, parse_job
+from abiguard.sources.kernel.staging import staged
+from abiguard.sources.kernel.tree import COMMON_PATHS, arch_paths, read_tree
 
 
 def test_unconditional_includes() -> None:
@@ -81,7 +81,7 @@ def _syscall_table(linux_source: Path, abi: str) -> dict[str, int]:
 def test_mips_syscall_numbers_are_the_targets_abi(linux_source: Path, kernel_cache_dir: Path, arch: str, abi: str,
                                                   base: int) -> None:
     """Each mips ABI gets its own syscall table's numbers, not a mix of o32/n32/n64 reported as conflicts."""
-    from abiguard.kernel import load_kernel
+    from abiguard.sources.kernel import load_kernel
 
     graph = load_kernel(f"kernel:{linux_source}", [TARGETS[arch]], cache_root=kernel_cache_dir).graphs[0]
     assert not [d for d in graph.diagnostics if "conflicting" in d.message]

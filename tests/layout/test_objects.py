@@ -18,7 +18,7 @@ from .pahole_text import run_pahole
 
 
 def _graph(path: Path) -> TypeGraph:
-    from abiguard.sources.btf import read_btf_file
+    from abiguard.sources.btf.reader import read_btf_file
 
     return read_btf_file(path)
 

@@ -59,7 +59,7 @@ def test_random_struct_matches_pahole_and_clang(source: str, target: str) -> Non
     clang = require_tool("clang")
     require_tool("pahole")
     from abiguard.report.layout import build_layout, layout_json
-    from abiguard.sources.btf import read_btf_file
+    from abiguard.sources.btf.reader import read_btf_file
 
     with tempfile.TemporaryDirectory() as tmp:
         src, obj = Path(tmp) / "rnd.c", Path(tmp) / "rnd.o"

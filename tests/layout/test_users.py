@@ -11,7 +11,7 @@ import pytest
 from abiguard.model import TypeGraph
 from abiguard.model.containment import Containment
 from abiguard.report.users import find_users, render_users
-from abiguard.sources.btf_refs import containment_for
+from abiguard.sources.btf.refs import containment_for
 
 from .conftest import require_tool, run_cli
 
@@ -42,7 +42,7 @@ def users_object(request: pytest.FixtureRequest, compile_c) -> Path:
 
 
 def _graph(path: Path) -> TypeGraph:
-    from abiguard.sources.btf import read_btf_file
+    from abiguard.sources.btf.reader import read_btf_file
 
     return read_btf_file(path)
 
@@ -132,7 +132,7 @@ def test_split_btf_users_span_base_and_split(tmp_path: Path) -> None:
     subprocess.run([pahole, "--btf_encode_detached=base.btf", "a.o"], cwd=tmp_path, check=True)
     subprocess.run([pahole, "--btf_encode_detached=mod.btf", "--btf_base=base.btf", "b.o"], cwd=tmp_path,
                    check=True)
-    from abiguard.sources.btf import read_btf_file
+    from abiguard.sources.btf.reader import read_btf_file
 
     def load() -> TypeGraph:
         return read_btf_file(tmp_path / "mod.btf", base=read_btf_file(tmp_path / "base.btf"))

@@ -20,7 +20,7 @@ SAMPLE = 300
 
 @pytest.fixture(scope="module")
 def kernel_graph() -> TypeGraph:
-    from abiguard.sources.btf import read_btf_file
+    from abiguard.sources.btf.reader import read_btf_file
 
     path = Path("/sys/kernel/btf/vmlinux")
     if not path.exists():
@@ -124,7 +124,7 @@ def test_users_of_the_bpf_register_set_on_the_kernel(kernel_graph: TypeGraph) ->
     """Who embeds the register set behind bpf_user_pt_regs_t (pt_regs on x86, user_pt_regs on arm64)."""
     from abiguard.report.layout import build_layout, layout_json
     from abiguard.report.users import find_users
-    from abiguard.sources.btf_refs import containment_for
+    from abiguard.sources.btf.refs import containment_for
 
     regs = kernel_graph.strip(kernel_graph.resolve("bpf_user_pt_regs_t"))
     result = find_users(kernel_graph, regs, containment_for(kernel_graph))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from abiguard.sources.btf import read_btf_file
+from abiguard.sources.btf.reader import read_btf_file
 
 STRUCTS = """
 struct plain { char c; long l; };

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from abiguard.kernel.tree import COMMON_PATHS, arch_paths
 from abiguard.model import KERNEL_ARCHES
+from abiguard.sources.kernel.tree import COMMON_PATHS, arch_paths
 
 S390_PTRACE = "arch/s390/include/uapi/asm/ptrace.h"
 ARM64_PTRACE = "arch/arm64/include/uapi/asm/ptrace.h"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from ..errors import AbiguardError
+from ..fileio import atomic_write
 from ..model import TypeGraph, parse_arch_list
 from ..sources import SourceOptions, load_source
 
@@ -109,15 +108,7 @@ def write_output(text: str, path: Path | str | None) -> None:
         click.echo(text, nl=not text.endswith("\n"))
         return
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+        atomic_write(path, text if text.endswith("\n") else text + "\n")
     except OSError as e:
-        raise AbiguardError(path, f"cannot write: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text if text.endswith("\n") else text + "\n")
-        os.replace(tmp, path)
-    except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
         raise AbiguardError(path, f"cannot write: {e.strerror or e}") from None

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..errors import AbiguardError
-
 
 @click.command("core")
 @click.argument("objects", nargs=-1, required=True, type=click.Path(dir_okay=False))
@@ -36,28 +34,11 @@ def core(
 
     Exit codes: 0 every object relocates on every kernel, 1 some do not, 2 error.
     """
-    from ..core.cache import Cache
-    from ..core.check import check_object
-    from ..core.kernels import DEFAULT_KERNEL, load_kernels
-    from ..core.objfile import read_object
-    from ..core.report import RENDERERS
+    from ..bpf.run import check_core
+    from ..report.bpf import RENDERERS
     from .common import write_output
 
-    sources = list(kernels)
-    if not sources:
-        if not DEFAULT_KERNEL.exists():
-            raise AbiguardError(DEFAULT_KERNEL, "no --kernel given and this kernel exposes no BTF")
-        sources = [str(DEFAULT_KERNEL)]
-    objs = [read_object(Path(o)) for o in objects]
-    cache = Cache(enabled=not no_cache)
-    targets = load_kernels(sources, Path(base) if base else None, cache)
-    by_kernel = []
-    for k in targets:  # kernel by kernel, so only one parsed kernel is alive at a time
-        by_kernel.append([check_object(obj, k, cache) for obj in objs])
-        k.release()
-    verdicts = [by_kernel[ki][oi] for oi in range(len(objs)) for ki in range(len(targets))]
-    names = [str(o.path) for o in objs]
-    labels = list(dict.fromkeys(k.name for k in targets))
-    text = RENDERERS[fmt](verdicts, names, labels, verbose)
+    result = check_core(objects, kernels, Path(base) if base else None, use_cache=not no_cache)
+    text = RENDERERS[fmt](list(result.verdicts), list(result.objects), list(result.kernels), verbose)
     write_output(text, Path(output) if output else None)
-    return 0 if all(v.ok for v in verdicts) else 1
+    return 0 if result.ok else 1

@@ -33,7 +33,7 @@ def users(
       {arch, name, by_value: [{kind, name, path}], by_pointer: [{kind, name, path}]}
     """
     from ..report.users import find_users, render_users
-    from ..sources.btf_refs import containment_for
+    from ..sources.btf.refs import containment_for
 
     graphs = sources.load(source)
     report_diagnostics(graphs)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from ..errors import AbiguardError
+from ..fileio import atomic_write
 from ..model import (
     Constant,
     Diagnostic,
@@ -99,14 +98,7 @@ def write_snapshot(graphs: Sequence[TypeGraph], path: Path) -> None:
     data = snapshot_json(graphs).encode()
     if path.suffix == ".gz":
         data = gzip.compress(data, mtime=0)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data)
 
 
 def is_snapshot(path: Path) -> bool:

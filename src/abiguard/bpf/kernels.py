@@ -1,0 +1,188 @@
+"""Target kernels for `abiguard core`: BTF files, directories, BTFHub `.btf.tar.xz` archives, split BTF.
+
+A kernel is known first by its content digest and parsed only when some object's results are not
+cached. The BTF reader parses lazily (one indexing pass, types decoded on use); what the cache saves
+is decompressing archives (it keeps each archive's manifest and each member's raw BTF) and, through
+check.py, resolving an unchanged object against an unchanged kernel again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import lzma
+import tarfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import AbiguardError
+from ..fileio import BTF_MAGICS, ELF_MAGIC, read_file
+from .cache import Cache
+from .candidates import TargetKernel
+
+if TYPE_CHECKING:
+    from ..sources.btf.reader import ParsedBtf
+
+DEFAULT_KERNEL = Path("/sys/kernel/btf/vmlinux")
+_MAX_MEMBER = 1 << 30  # refuse absurd archive members instead of exhausting memory
+
+
+@dataclass
+class KernelRef:
+    """A kernel known by name and content digest; `load()` parses it on first use."""
+
+    name: str
+    digest: str
+    _loader: Callable[[], TargetKernel]
+    _loaded: TargetKernel | None = field(default=None, repr=False)
+
+    def load(self) -> TargetKernel:
+        if self._loaded is None:
+            self._loaded = self._loader()
+        return self._loaded
+
+    def release(self) -> None:
+        """Drop the parsed kernel: a hundred kernels must not all stay in memory."""
+        self._loaded = None
+
+
+class KernelLoader:
+    """Expands --kernel sources into KernelRefs, going through the cache for archives."""
+
+    def __init__(self, base: Path | None, cache: Cache):
+        self.cache = cache
+        self.base: ParsedBtf | None = None
+        self.base_digest = ""
+        if base is not None:
+            data = read_file(base)
+            self.base_digest = hashlib.sha256(data).hexdigest()
+            self.base = _parse(_btf_bytes(data, str(base)), str(base), None)
+
+    def refs(self, sources: list[str]) -> list[KernelRef]:
+        refs = [ref for src in sources for ref in self._expand(Path(src))]
+        if not refs:
+            raise AbiguardError(", ".join(sources), "no kernel BTF found")
+        return refs
+
+    def _ref(self, name: str, digest: str, raw: Callable[[], bytes]) -> KernelRef:
+        def load() -> TargetKernel:
+            parsed = _parse(raw(), name, self.base)
+            split = len(self.base.graph) if self.base is not None else 0
+            return TargetKernel(name, parsed.graph, parsed.strings, split)
+
+        return KernelRef(name, hashlib.sha256(f"{digest}:{self.base_digest}".encode()).hexdigest(), load)
+
+    def _expand(self, path: Path) -> Iterator[KernelRef]:
+        if not path.exists():
+            raise AbiguardError(path, "no such file or directory")
+        if path.is_dir():
+            found = False
+            for p in sorted(q for q in path.rglob("*") if q.is_file()):
+                if _is_archive(p) or _magic(p)[:2] in BTF_MAGICS or _magic(p) == ELF_MAGIC:
+                    found = True
+                    yield from self._expand(p)
+            if not found:
+                raise AbiguardError(path, "directory holds no BTF files or .btf.tar.xz archives")
+        elif _is_archive(path):
+            yield from self._archive(path)
+        else:
+            data = read_file(path)
+            yield self._ref(str(path), hashlib.sha256(data).hexdigest(), lambda: _btf_bytes(data, str(path)))
+
+    def _archive(self, path: Path) -> Iterator[KernelRef]:
+        data = read_file(path)
+        key = f"tar-{hashlib.sha256(data).hexdigest()}"
+        manifest = self.cache.get(key)
+        if not (isinstance(manifest, list) and all(isinstance(m, tuple) and len(m) == 2 for m in manifest)):
+            members = _extract(path, data)
+            manifest = [(name, hashlib.sha256(content).hexdigest()) for name, content in members]
+            for (_, content), (_, digest) in zip(members, manifest, strict=True):
+                if content[:2] in BTF_MAGICS:
+                    self.cache.put(f"btf-{digest}", content)
+            self.cache.put(key, manifest)
+        for name, digest in manifest:
+            yield self._ref(f"{path}:{name}", digest, self._member_loader(path, data, name, digest))
+
+    def _member_loader(self, path: Path, data: bytes, name: str, digest: str) -> Callable[[], bytes]:
+        def raw() -> bytes:
+            cached = self.cache.get(f"btf-{digest}")
+            if isinstance(cached, bytes):
+                return cached
+            for member, content in _extract(path, data):  # the cache lost it: read the archive again
+                if member == name:
+                    return _btf_bytes(content, f"{path}:{name}")
+            raise AbiguardError(path, f"archive member {name} is gone")
+
+        return raw
+
+
+def load_kernels(sources: list[str], base: Path | None = None, cache: Cache | None = None) -> list[KernelRef]:
+    """KernelRefs for every --kernel source, in the order given (directories sorted)."""
+    return KernelLoader(base, cache or Cache()).refs(sources)
+
+
+def _parse(data: bytes, where: str, base: ParsedBtf | None) -> ParsedBtf:
+    from ..sources.btf.reader import parse_btf
+
+    return parse_btf(data, where, base, None)
+
+
+def _extract(path: Path, data: bytes) -> list[tuple[str, bytes]]:
+    """(member name, content) of every BTF or ELF file in the archive."""
+    out: list[tuple[str, bytes]] = []
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode=_tar_mode(path)) as tar:
+            for m in tar:
+                if not m.isfile():
+                    continue
+                if m.size > _MAX_MEMBER:
+                    raise AbiguardError(path, f"archive member {m.name} is too large ({m.size} bytes)")
+                f = tar.extractfile(m)
+                content = f.read() if f is not None else b""
+                if content[:2] in BTF_MAGICS or content[:4] == ELF_MAGIC:
+                    out.append((m.name, content))
+    except (tarfile.TarError, lzma.LZMAError, EOFError, OSError) as e:
+        raise AbiguardError(path, f"cannot read archive: {' '.join(str(e).split())}") from None
+    if not out:
+        raise AbiguardError(path, "archive holds no BTF file")
+    return out
+
+
+def _magic(path: Path) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(4)
+    except OSError:
+        return b""
+
+
+def _is_archive(path: Path) -> bool:
+    return path.name.endswith((".tar.xz", ".tar", ".tar.gz", ".txz"))
+
+
+def _tar_mode(path: Path) -> str:
+    name = path.name
+    return "r:xz" if name.endswith((".tar.xz", ".txz")) else "r:gz" if name.endswith(".tar.gz") else "r:"
+
+
+def _btf_bytes(data: bytes, where: str) -> bytes:
+    """Raw BTF bytes: the data itself, or the .BTF section of an ELF file."""
+    if data[:2] in BTF_MAGICS:
+        return data
+    if data[:4] != ELF_MAGIC:
+        raise AbiguardError(where, "not a BTF file or ELF object")
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        sec = ELFFile(io.BytesIO(data)).get_section_by_name(".BTF")
+        if sec is None:
+            raise AbiguardError(where, "ELF file has no .BTF section")
+        off, size = sec["sh_offset"], sec["sh_size"]
+    except ELFError as e:
+        raise AbiguardError(where, f"malformed ELF: {e}") from None
+    if off + size > len(data):
+        raise AbiguardError(where, ".BTF section runs past the end of the file")
+    return data[off : off + size]

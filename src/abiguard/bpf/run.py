@@ -1,0 +1,54 @@
+"""Check BPF objects against kernels: the loop over kernels, one parsed kernel alive at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import AbiguardError
+from .cache import Cache
+from .check import Verdict, check_object
+from .kernels import DEFAULT_KERNEL, load_kernels
+from .objfile import read_object
+
+
+@dataclass(frozen=True)
+class CoreResult:
+    """Verdicts object-major (every kernel of the first object, then the next object's)."""
+
+    verdicts: tuple[Verdict, ...]
+    objects: tuple[str, ...]
+    kernels: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Does every object relocate on every kernel?"""
+        return all(v.ok for v in self.verdicts)
+
+
+def check_core(
+    objects: Sequence[str | Path],
+    kernels: Sequence[str | Path] = (),
+    base: Path | None = None,
+    use_cache: bool = True,
+) -> CoreResult:
+    """Resolve every object's CO-RE relocations on every kernel (the running kernel when none given)."""
+    sources = [str(k) for k in kernels]
+    if not sources:
+        if not DEFAULT_KERNEL.exists():
+            raise AbiguardError(DEFAULT_KERNEL, "no kernel given and this kernel exposes no BTF")
+        sources = [str(DEFAULT_KERNEL)]
+    objs = [read_object(Path(o)) for o in objects]
+    cache = Cache(enabled=use_cache)
+    targets = load_kernels(sources, base, cache)
+    by_kernel = []
+    for k in targets:
+        by_kernel.append([check_object(obj, k, cache) for obj in objs])
+        k.release()
+    verdicts = tuple(by_kernel[ki][oi] for oi in range(len(objs)) for ki in range(len(targets)))
+    return CoreResult(
+        verdicts=verdicts,
+        objects=tuple(str(o.path) for o in objs),
+        kernels=tuple(dict.fromkeys(k.name for k in targets)),
+    )

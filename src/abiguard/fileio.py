@@ -1,0 +1,83 @@
+"""Small file primitives every stage shares: reading with clean errors, atomic writes, the cache root."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from types import ModuleType
+
+from .errors import AbiguardError
+
+BTF_MAGICS = (b"\x9f\xeb", b"\xeb\x9f")  # little- and big-endian
+ELF_MAGIC = b"\x7fELF"
+
+
+def read_file(path: Path, limit: int | None = None, too_large: str = "") -> bytes:
+    """The bytes of `path`; unreadable or over `limit` bytes is an AbiguardError naming the file."""
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        with path.open("rb") as f:
+            # In chunks with a cap: special files (a pipe, /dev/zero) have no size to check first.
+            while chunk := f.read(8 << 20):
+                total += len(chunk)
+                if limit is not None and total > limit:
+                    raise AbiguardError(path, f"file is over {limit} bytes{too_large}")
+                chunks.append(chunk)
+    except OSError as e:
+        raise AbiguardError(path, e.strerror or str(e)) from None
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def read_magic(path: Path, size: int = 4) -> bytes:
+    """The first `size` bytes of `path` (fewer for a short file); unreadable is an AbiguardError."""
+    try:
+        with path.open("rb") as f:
+            return f.read(size)
+    except OSError as e:
+        raise AbiguardError(path, e.strerror or str(e)) from None
+
+
+def is_btf(data: bytes) -> bool:
+    return data[:2] in BTF_MAGICS
+
+
+def atomic_write(path: Path, data: bytes | str, make_dirs: bool = False) -> None:
+    """Write through a temp file in the same directory and a rename: readers see the old file or the new one.
+
+    OSError propagates; the temp file never outlives a failure.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    directory = path.parent if str(path.parent) else Path(".")
+    if make_dirs:
+        directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def cache_root() -> Path:
+    """$XDG_CACHE_HOME/abiguard, or ~/.cache/abiguard: the one root of every abiguard cache."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "abiguard"
+
+
+def code_digest(*packages: ModuleType) -> str:
+    """sha256 of every Python file of the given packages (recursively): a cache entry made by other code
+    is never reused, and a renamed or new module changes the digest too."""
+    h = hashlib.sha256()
+    for package in packages:
+        root = Path(package.__file__ or "").parent
+        for path in sorted(root.rglob("*.py")):
+            h.update(f"{package.__name__}/{path.relative_to(root).as_posix()}\0".encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()

@@ -1,0 +1,121 @@
+"""ELF input for the BTF reader: named sections (pyelftools, imported only here) and the target an ELF is for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...errors import AbiguardError
+from ...model.target import TARGETS, Target
+
+# Far above any real BTF (a whole kernel's is ~6 MB) and below what would exhaust memory when decoded.
+MAX_BTF_SIZE = 256 << 20
+
+EM_386, EM_MIPS, EM_PPC, EM_PPC64, EM_S390, EM_ARM = 3, 8, 20, 21, 22, 40
+EM_SPARCV9, EM_X86_64, EM_AARCH64, EM_RISCV, EM_BPF, EM_LOONGARCH = 43, 62, 183, 243, 247, 258
+
+# (e_machine, ELF class bits, little endian?) -> our arch name; None in a slot matches any value.
+_MACHINES: dict[tuple[int, int | None, bool | None], str] = {
+    (EM_X86_64, None, None): "x86_64",
+    (EM_386, None, None): "i386",
+    (EM_AARCH64, None, None): "aarch64",
+    (EM_ARM, None, None): "arm",
+    (EM_S390, None, None): "s390x",
+    (EM_PPC64, None, True): "ppc64le",
+    (EM_PPC64, None, False): "ppc64",
+    (EM_PPC, None, None): "ppc",
+    (EM_RISCV, 64, None): "riscv64",
+    (EM_RISCV, 32, None): "riscv32",
+    (EM_MIPS, 32, False): "mips",
+    (EM_MIPS, 32, True): "mipsel",
+    (EM_MIPS, 64, True): "mips64el",
+    (EM_LOONGARCH, None, None): "loongarch64",
+    (EM_SPARCV9, None, None): "sparc64",
+    (EM_BPF, None, True): "bpfel",
+    (EM_BPF, None, False): "bpfeb",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ElfSection:
+    """A section's bytes and where they start in the file (for error offsets)."""
+
+    data: bytes
+    file_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class ElfInfo:
+    """What the BTF reader needs from an ELF file: its target facts and the sections it asked for."""
+
+    machine: int
+    elf_class: int
+    little_endian: bool
+    sections: dict[str, ElfSection]
+
+
+def read_elf(path: Path, names: tuple[str, ...]) -> ElfInfo:
+    """Header facts and the named sections present in the ELF file; a broken ELF is an AbiguardError."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        with path.open("rb") as f:
+            elf = ELFFile(f)
+            # A damaged header can claim billions of sections (extended numbering); refuse before iterating.
+            size = path.stat().st_size
+            count, entsize, table = elf.num_sections(), elf["e_shentsize"], elf["e_shoff"]
+            if count and (entsize < 40 or table + count * entsize > size):
+                raise AbiguardError(path, f"ELF section header table ({count} x {entsize} bytes) runs past the end")
+            sections: dict[str, ElfSection] = {}
+            for name in names:
+                sec = elf.get_section_by_name(name)
+                if sec is None:
+                    continue
+                if sec["sh_type"] == "SHT_NOBITS":
+                    raise AbiguardError(path, f"ELF section {name} has no data (SHT_NOBITS)")
+                if sec.data_size > MAX_BTF_SIZE:  # also catches a compressed section claiming gigabytes
+                    raise AbiguardError(path, f"ELF section {name} is {sec.data_size} bytes, over {MAX_BTF_SIZE}")
+                data = sec.data()
+                if len(data) != sec.data_size:
+                    raise AbiguardError(path, f"ELF section {name} is truncated")
+                sections[name] = ElfSection(bytes(data), sec["sh_offset"])
+            return ElfInfo(_machine_number(elf), elf.elfclass, elf.little_endian, sections)
+    except AbiguardError:
+        raise
+    except OSError as e:
+        raise AbiguardError(path, e.strerror or str(e)) from None
+    except ELFError as e:
+        raise AbiguardError(path, f"broken ELF file: {e}") from None
+    except Exception as e:  # pyelftools reports damaged headers with many exception types
+        raise AbiguardError(path, f"broken ELF file: {type(e).__name__}: {e}") from None
+
+
+def _machine_number(elf: object) -> int:
+    """e_machine as a number (pyelftools hands out names like 'EM_X86_64' for the ones it knows)."""
+    from elftools.elf.enums import ENUM_E_MACHINE
+
+    value = elf["e_machine"]  # type: ignore[index]
+    if isinstance(value, int):
+        return value
+    return ENUM_E_MACHINE.get(value, -1)
+
+
+def elf_target(path: Path, info: ElfInfo) -> Target:
+    """The Target an ELF file is built for, from e_machine, class and byte order."""
+    for key in (
+        (info.machine, info.elf_class, info.little_endian),
+        (info.machine, None, info.little_endian),
+        (info.machine, info.elf_class, None),
+        (info.machine, None, None),
+    ):
+        name = _MACHINES.get(key)
+        if name is not None:
+            target = TARGETS[name]
+            if target.big_endian == info.little_endian:
+                raise AbiguardError(path, f"ELF byte order does not match {name}")
+            return target
+    order = "little" if info.little_endian else "big"
+    raise AbiguardError(
+        path, f"ELF machine {info.machine} ({info.elf_class}-bit, {order} endian) is not an architecture abiguard knows"
+    )

@@ -1,0 +1,124 @@
+"""Name look-ups in BTF without decoding records: search the string section, then the records' name offsets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+
+class NamedRecords(Protocol):
+    """What name look-ups read of a BTF type table and its base (table.BtfTypes provides it)."""
+
+    base: NamedRecords | None
+    words: Sequence[int]
+    starts: Sequence[int]
+    name_offs: Sequence[int]
+    first_id: int
+    own_strings: bytes
+    str_base: int
+    names: NameIndex
+
+    def string_at(self, off: int) -> str: ...
+
+    def ids_named(self, name: str) -> list[int]: ...
+
+# After this many distinct look-ups a full name index is cheaper than searching each time (diff, users).
+_LOOKUPS_BEFORE_INDEX = 16
+# Each string hit costs one scan of all records' name offsets; past this many, index the offsets once.
+_SCANS_BEFORE_INDEX = 8
+_MAX_REMEMBERED = 4096
+
+
+class NameIndex:
+    """Answers "which ids are named X" for one NamedRecords; starts cheap, builds a full index when used a lot."""
+
+    def __init__(self, btf: NamedRecords) -> None:
+        self.btf = btf
+        self._remembered: dict[str, list[int]] = {}
+        self._by_name_off: dict[int, list[int]] | None = None
+        self.full: dict[str, list[int]] | None = None
+        self._lookups = 0
+
+    def ids_named(self, name: str) -> list[int]:
+        """Ids (base included) whose record carries `name`, ascending."""
+        if not name:
+            return []
+        remembered = self._remembered.get(name)
+        if remembered is not None:
+            return list(remembered)
+        btf = self.btf
+        own: list[int]
+        if self.full is None:
+            self._lookups += 1
+            if self._lookups > _LOOKUPS_BEFORE_INDEX:
+                self.full = self._build_full()
+        if self.full is not None:
+            own = self.full.get(name, [])
+        else:
+            own = []
+            hits = self.string_hits(name.encode("utf-8", "surrogateescape") + b"\0")
+            if len(hits) > _SCANS_BEFORE_INDEX:  # short names end many strings ("id" in "pid", "uid" ...)
+                by_off = self._name_offsets()
+                for off in hits:
+                    own.extend(by_off.get(off, ()))
+            else:
+                for off in hits:
+                    own.extend(self._ids_with_name_off(off))
+        found = btf.base.ids_named(name) if btf.base is not None else []
+        result = found + sorted(own) if own else found
+        if self.full is None and len(self._remembered) < _MAX_REMEMBERED:  # resolve() asks twice
+            self._remembered[name] = result
+        return list(result)
+
+    def string_hits(self, key: bytes) -> list[int]:
+        """Every string offset (base included) whose string equals `key` minus its NUL.
+
+        Offsets may point into the middle of a string, so every occurrence counts, not only string starts.
+        """
+        btf = self.btf
+        hits = btf.base.names.string_hits(key) if btf.base is not None else []
+        data = btf.own_strings
+        pos = data.find(key)
+        while pos >= 0:
+            hits.append(btf.str_base + pos)
+            pos = data.find(key, pos + 1)
+        return hits
+
+    def _ids_with_name_off(self, off: int) -> list[int]:
+        """Own ids whose record's name_off is `off` (C-speed scans; cheaper than indexing every record)."""
+        btf = self.btf
+        offs, words, starts = btf.name_offs, btf.words, btf.starts
+        found: list[int] = []
+        local = -1
+        while True:
+            try:
+                local = offs.index(off, local + 1)
+            except ValueError:
+                return found
+            if (words[starts[local] + 1] >> 24) & 0x7F < 20:  # layout-sized unknown kinds carry no name
+                found.append(btf.first_id + local)
+
+    def _name_offsets(self) -> dict[int, list[int]]:
+        if self._by_name_off is None:
+            btf = self.btf
+            index: dict[int, list[int]] = {}
+            words, starts, first = btf.words, btf.starts, btf.first_id
+            for local, off in enumerate(btf.name_offs):
+                if off and (words[starts[local] + 1] >> 24) & 0x7F < 20:
+                    index.setdefault(off, []).append(first + local)
+            self._by_name_off = index
+        return self._by_name_off
+
+    def _build_full(self) -> dict[str, list[int]]:
+        index: dict[str, list[int]] = {}
+        string_at = self.btf.string_at
+        for off, ids in self._name_offsets().items():
+            try:
+                name = string_at(off)
+            except LookupError:
+                continue  # a bad name offset is reported when that type is decoded
+            if name in index:
+                index[name] = sorted(index[name] + ids)
+            else:
+                index[name] = ids
+        return index
