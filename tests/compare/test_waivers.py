@@ -115,6 +115,7 @@ expires = 2026-01-31
         ("[[waiver]]\ntype = 'x'\nreason = 'r'\nexpires = 'soon'\n", "not a date"),
         ("[[waiver]]\ntype = 'x'\nreason = 'r'\nexpires = 2026-01-01\ncolour = 1\n", "unknown key"),
         ("[[waiver]]\ntype = 'x'\nreason = 'r'\nexpires = 2026-01-01\narch = 'vax'\n", "unknown architecture"),
+        ("[[waiver]]\ntype = 'x'\nreason = 'r'\nexpires = 2026-01-01\nkind = 'member_shifted'\n", "unknown kind"),
         ("[[waiver\n", "not valid TOML"),
     ],
 )
@@ -123,3 +124,4 @@ def test_bad_waiver_files_are_clear_errors(tmp_path: Path, text: str, message: s
         _waivers(tmp_path, text)
     assert message in str(err.value)
     assert str(tmp_path / "waivers.toml") in str(err.value)
+

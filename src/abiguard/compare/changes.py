@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import COMPOSITE_KINDS, ENUM_KINDS, Constant, Kind
+from .kinds import ChangeKind as K
+from .kinds import Placement
 from .match import TypeKey
 from .shape import FlatMember, GraphView
 
@@ -15,11 +17,11 @@ from .shape import FlatMember, GraphView
 class Change:
     """One difference. `where` says how a member was added (appended, in_hole, in_reserved, union, inserted)."""
 
-    kind: str
+    kind: K
     member: str | None = None
     old: Any = None
     new: Any = None
-    where: str = ""
+    where: Placement | None = None
     layout_identical: bool = False  # old and new types have the same layout (source-level change only)
     signedness_only: bool = False
     old_bit_offset: int = -1  # position in OLD, orders shift events
@@ -45,7 +47,7 @@ class TypeDiff:
     @property
     def layout_changed(self) -> bool:
         """Size or alignment differ: whatever embeds this type by value moves."""
-        return self.size_changed or any(c.kind == "align_changed" for c in self.changes)
+        return self.size_changed or any(c.kind == K.ALIGN_CHANGED for c in self.changes)
 
 
 def _intervals_cover(intervals: list[tuple[int, int]], start: int, end: int) -> bool:
@@ -78,7 +80,7 @@ def diff_composite(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: 
             if (r.path not in renamed and r.bit_offset == a.bit_offset and r.bit_size == a.bit_size
                     and r.size == a.size and old.layout(r.type_id) == new.layout(a.type_id)):
                 renamed.update((r.path, a.path))
-                out.append(Change("member_renamed", a.path, r.path, a.path, layout_identical=True,
+                out.append(Change(K.MEMBER_RENAMED, a.path, r.path, a.path, layout_identical=True,
                                   old_bit_offset=r.bit_offset, new_type_id=a.type_id,
                                   detail=f"{r.path} renamed to {a.path}"))
                 break
@@ -98,7 +100,7 @@ def diff_composite(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: 
     for o, n in common:
         if n.path in shrunk:
             taken = any(s < o.bit_end and e > o.bit_offset for s, e in new_occupied)
-            out.append(Change("reserved_shrunk" if taken else "member_size_changed", n.path,
+            out.append(Change(K.RESERVED_SHRUNK if taken else K.MEMBER_SIZE_CHANGED, n.path,
                               _extent(o), _extent(n), old_bit_offset=o.bit_offset, new_type_id=n.type_id,
                               detail="reserved space shrunk to make room" if taken else "shrunk"))
             continue
@@ -106,41 +108,41 @@ def diff_composite(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: 
             same_place = (o.bit_offset, o.bit_size, o.size) == (n.bit_offset, n.bit_size, n.size)
             identical = same_place and old.layout(o.type_id) == new.layout(n.type_id)
             so, sn = old.signedness(o.type_id), new.signedness(n.type_id)
-            out.append(Change("member_type_changed", n.path, old.spelled(o.type_id), new.spelled(n.type_id),
+            out.append(Change(K.MEMBER_TYPE_CHANGED, n.path, old.spelled(o.type_id), new.spelled(n.type_id),
                               layout_identical=identical,
                               signedness_only=identical and so is not None and sn is not None and so != sn,
                               old_bit_offset=o.bit_offset, new_type_id=n.type_id,
                               detail=f"size {o.size} -> {n.size}" if o.size != n.size else ""))
         elif o.is_bitfield or n.is_bitfield:
             if (o.bit_offset, o.bit_size) != (n.bit_offset, n.bit_size):
-                out.append(Change("bitfield_changed", n.path, _extent(o), _extent(n),
+                out.append(Change(K.BITFIELD_CHANGED, n.path, _extent(o), _extent(n),
                                   old_bit_offset=o.bit_offset, new_type_id=n.type_id))
             continue
         elif o.size != n.size or o.elem_size != n.elem_size:
             flexible = o.size == n.size
-            out.append(Change("array_element_size_changed" if flexible else "member_size_changed", n.path,
+            out.append(Change(K.ARRAY_ELEMENT_SIZE_CHANGED if flexible else K.MEMBER_SIZE_CHANGED, n.path,
                               o.elem_size if flexible else o.size, n.elem_size if flexible else n.size,
                               old_bit_offset=o.bit_offset, new_type_id=n.type_id))
         if o.bit_offset != n.bit_offset:
-            out.append(Change("member_offset_changed", n.path, o.bit_offset // 8, n.bit_offset // 8,
+            out.append(Change(K.MEMBER_OFFSET_CHANGED, n.path, o.bit_offset // 8, n.bit_offset // 8,
                               old_bit_offset=o.bit_offset, new_type_id=n.type_id))
     _mark_moves(out, common)
 
     for r in removed:
         covered = nt.size == ot.size and _intervals_cover(new_occupied, r.bit_offset, r.bit_end)
-        out.append(Change("member_replaced" if covered else "member_removed", r.path, _extent(r), None,
+        out.append(Change(K.MEMBER_REPLACED if covered else K.MEMBER_REMOVED, r.path, _extent(r), None,
                           old_bit_offset=r.bit_offset,
                           detail="its space is taken by new members" if covered else ""))
     for a in added:
         where = _where_added(a, oflat, {r.path for r in removed}, shrunk, old_data_end, 8 * ot.size)
-        out.append(Change("member_added", a.path, None, _extent(a), where=where, old_bit_offset=a.bit_offset,
+        out.append(Change(K.MEMBER_ADDED, a.path, None, _extent(a), where=where, old_bit_offset=a.bit_offset,
                           new_type_id=a.type_id))
 
     if ot.size != nt.size:
-        out.append(Change("size_changed", None, ot.size, nt.size, old_bit_offset=old_data_end))
+        out.append(Change(K.SIZE_CHANGED, None, ot.size, nt.size, old_bit_offset=old_data_end))
     oa, na = old.graph.align_of(oid), new.graph.align_of(nid)
     if oa != na:
-        out.append(Change("align_changed", None, oa, na, old_bit_offset=old_data_end))
+        out.append(Change(K.ALIGN_CHANGED, None, oa, na, old_bit_offset=old_data_end))
     return diff
 
 
@@ -159,8 +161,8 @@ def _mark_moves(out: list[Change], common: list[tuple[FlatMember, FlatMember]]) 
         return
     moved = {p for i, p in enumerate(new_order) if old_order.index(p) != i}
     for i, c in enumerate(out):
-        if c.kind == "member_offset_changed" and c.member in moved:
-            out[i] = Change("member_moved", c.member, c.old, c.new, old_bit_offset=c.old_bit_offset,
+        if c.kind == K.MEMBER_OFFSET_CHANGED and c.member in moved:
+            out[i] = Change(K.MEMBER_MOVED, c.member, c.old, c.new, old_bit_offset=c.old_bit_offset,
                             new_type_id=c.new_type_id)
 
 
@@ -171,7 +173,7 @@ def _extent(m: FlatMember) -> dict[str, int]:
 
 
 def _where_added(a: FlatMember, oflat: tuple[FlatMember, ...], gone: set[str], shrunk: Mapping[str, FlatMember],
-                 old_data_end: int, old_size_bits: int) -> str:
+                 old_data_end: int, old_size_bits: int) -> Placement:
     """Where a new member went: into padding, reserved space, a union branch, after the old end, or in between.
 
     Only old members that coexist with it (not alternatives in a union) can be in its way; removed
@@ -184,11 +186,11 @@ def _where_added(a: FlatMember, oflat: tuple[FlatMember, ...], gone: set[str], s
             o.path in shrunk and not (shrunk[o.path].bit_offset < a.bit_end and shrunk[o.path].bit_end > a.bit_offset))]
         if not blocking:
             if clashes:
-                return "in_reserved"
-            return "union" if overlapping else "in_hole"
+                return Placement.IN_RESERVED
+            return Placement.UNION if overlapping else Placement.IN_HOLE
     if a.bit_offset >= old_data_end:
-        return "appended"
-    return "inserted"
+        return Placement.APPENDED
+    return Placement.INSERTED
 
 
 def diff_enum(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: int) -> TypeDiff:
@@ -203,17 +205,17 @@ def diff_enum(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: int) 
     for name in list(gone):
         same_value = [f for f in fresh if nvals[f] == ovals[name]]
         if len(same_value) == 1 and list(ovals.values()).count(ovals[name]) == 1:
-            out.append(Change("enumerator_renamed", same_value[0], name, same_value[0], layout_identical=True))
+            out.append(Change(K.ENUMERATOR_RENAMED, same_value[0], name, same_value[0], layout_identical=True))
             gone.remove(name)
             fresh.remove(same_value[0])
-    out += [Change("enumerator_removed", n, ovals[n], None) for n in gone]
-    out += [Change("enumerator_added", n, None, nvals[n]) for n in fresh]
-    out += [Change("enumerator_value_changed", n, v, nvals[n]) for n, v in ovals.items()
+    out += [Change(K.ENUMERATOR_REMOVED, n, ovals[n], None) for n in gone]
+    out += [Change(K.ENUMERATOR_ADDED, n, None, nvals[n]) for n in fresh]
+    out += [Change(K.ENUMERATOR_VALUE_CHANGED, n, v, nvals[n]) for n, v in ovals.items()
             if n in nvals and nvals[n] != v]
     if ot.size != nt.size:
-        out.append(Change("enum_size_changed", None, ot.size, nt.size))
+        out.append(Change(K.ENUM_SIZE_CHANGED, None, ot.size, nt.size))
     if ot.signed != nt.signed:
-        out.append(Change("enum_signedness_changed", None, ot.signed, nt.signed, signedness_only=True,
+        out.append(Change(K.ENUM_SIGNEDNESS_CHANGED, None, ot.signed, nt.signed, signedness_only=True,
                           layout_identical=True))
     return diff
 
@@ -225,12 +227,12 @@ def diff_typedef(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: in
     identical = old.layout(ot.ref) == new.layout(nt.ref)
     so, sn = old.signedness(ot.ref), new.signedness(nt.ref)
     detail = f"size {diff.old_size} -> {diff.new_size}" if diff.size_changed else ""
-    diff.changes.append(Change("typedef_retargeted", None, old.spelled(ot.ref), new.spelled(nt.ref),
+    diff.changes.append(Change(K.TYPEDEF_RETARGETED, None, old.spelled(ot.ref), new.spelled(nt.ref),
                                layout_identical=identical, signedness_only=identical and so != sn,
                                new_type_id=nt.ref, detail=detail))
     oa, na = old.graph.align_of(oid), new.graph.align_of(nid)
     if oa != na:
-        diff.changes.append(Change("align_changed", None, oa, na))
+        diff.changes.append(Change(K.ALIGN_CHANGED, None, oa, na))
     return diff
 
 
@@ -242,7 +244,7 @@ def diff_func(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: int) 
     old_text = old.spelled(old.graph[oid].ref)
     new_text = new.spelled(new.graph[nid].ref)
     detail = f"{len(op.params)} -> {len(np_.params)} parameters" if len(op.params) != len(np_.params) else ""
-    diff.changes.append(Change("func_proto_changed", None, old_text, new_text, layout_identical=identical,
+    diff.changes.append(Change(K.FUNC_PROTO_CHANGED, None, old_text, new_text, layout_identical=identical,
                                detail=detail))
     return diff
 
@@ -270,9 +272,9 @@ def diff_constants(old: Mapping[str, Constant], new: Mapping[str, Constant]) -> 
     for name in sorted(old.keys() | new.keys()):
         o, n = old.get(name), new.get(name)
         if o is None and n is not None:
-            out.append(Change("constant_added", name, None, n.value))
+            out.append(Change(K.CONSTANT_ADDED, name, None, n.value))
         elif n is None and o is not None:
-            out.append(Change("constant_removed", name, o.value, None))
+            out.append(Change(K.CONSTANT_REMOVED, name, o.value, None))
         elif o is not None and n is not None and o.value != n.value:
-            out.append(Change("constant_value_changed", name, o.value, n.value))
+            out.append(Change(K.CONSTANT_VALUE_CHANGED, name, o.value, n.value))
     return out

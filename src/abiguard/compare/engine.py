@@ -11,18 +11,20 @@ from . import rules
 from .changes import Change, TypeDiff, diff_composite, diff_constants, diff_pair
 from .findings import DiffResult, Finding, Severity
 from .impact import Cause, Impact
+from .kinds import ChangeKind as K
+from .kinds import Placement
 from .match import Matching, TypeKey, match_types
 from .shape import GraphView
 from .waivers import Waivers
 
 _WORDS = {
-    "size_changed": "size",
-    "align_changed": "alignment",
-    "member_offset_changed": "offset",
-    "member_moved": "moved",
-    "member_size_changed": "size",
-    "array_element_size_changed": "element size",
-    "enum_size_changed": "size",
+    K.SIZE_CHANGED: "size",
+    K.ALIGN_CHANGED: "alignment",
+    K.MEMBER_OFFSET_CHANGED: "offset",
+    K.MEMBER_MOVED: "moved",
+    K.MEMBER_SIZE_CHANGED: "size",
+    K.ARRAY_ELEMENT_SIZE_CHANGED: "element size",
+    K.ENUM_SIZE_CHANGED: "size",
 }
 
 
@@ -184,7 +186,7 @@ class _Comparison:
                 continue
             (okey, _), (nkey, nid) = olds[0], news[0]
             paired.update((okey, nkey))
-            c = Change("type_renamed", None, okey.display, nkey.display, layout_identical=True)
+            c = Change(K.TYPE_RENAMED, None, okey.display, nkey.display, layout_identical=True)
             findings.append(self._finding(c, nkey.display, None, rules.severity(c, rules.TypeFacts()),
                                           root=nkey.display, location=self.new.types[nid].location,
                                           message=f"{okey.display} renamed to {nkey.display} (same layout)"))
@@ -199,7 +201,7 @@ class _Comparison:
             if t.kind == Kind.TYPEDEF and view.typedef_names().get(t.ref) == t.name:
                 continue  # `typedef struct {...} name;`: the aggregate is reported under that name
             func = key.kind == "func"
-            kind = ("func_removed" if func else "type_removed") if removed else ("func_added" if func else "type_added")
+            kind = (K.FUNC_REMOVED if func else K.TYPE_REMOVED) if removed else (K.FUNC_ADDED if func else K.TYPE_ADDED)
             c = Change(kind, None, view.spelled(tid) if removed else None, None if removed else view.spelled(tid))
             verb = "removed" if removed else "added"
             out.append(self._finding(c, key.display, None, rules.severity(c, rules.TypeFacts()), root=key.display,
@@ -219,7 +221,7 @@ class _Comparison:
                 out.append(self._finding(c, key.display, c.member, sev, root=key.display, location=nt.location,
                                          message=self._message(key, c)))
             else:
-                sev = rules.severity(Change("embedded_type_changed"), facts)
+                sev = rules.severity(Change(K.EMBEDDED_TYPE_CHANGED), facts)
                 out.append(self._finding(c, key.display, c.member, sev, root=cause.root.display,
                                          chain=cause.chain, location=nt.location,
                                          message=self._effect_message(key, c, cause)))
@@ -253,7 +255,7 @@ class _Comparison:
         out = []
         root = diff.key
         for key, path, chain in self.impact.embedders(diff.new_id):
-            c = Change("embedded_type_changed", path)
+            c = Change(K.EMBEDDED_TYPE_CHANGED, path)
             msg = f"{' -> '.join(chain)}: layout of {root.display} changed inside {key.display}"
             out.append(self._finding(c, key.display, path, rules.severity(c, rules.TypeFacts()), root=root.display,
                                      chain=chain, location=self.new.graph[diff.new_id].location, message=msg))
@@ -264,28 +266,29 @@ class _Comparison:
         name = key.display
         where = f"{name}.{c.member}" if c.member else name
         k = c.kind
-        if k == "size_changed":
+        if k == K.SIZE_CHANGED:
             verb = "grew" if c.new > c.old else "shrank"
             return f"{name} {verb} {c.old} -> {c.new} bytes"
-        if k == "member_added":
-            place = {"appended": "appended", "in_hole": "in padding", "in_reserved": "in reserved space",
-                     "union": "to the union", "inserted": "inserted (moves later members)"}[c.where]
+        if k == K.MEMBER_ADDED:
+            place = {Placement.APPENDED: "appended", Placement.IN_HOLE: "in padding",
+                     Placement.IN_RESERVED: "in reserved space", Placement.UNION: "to the union",
+                     Placement.INSERTED: "inserted (moves later members)"}[c.where or Placement.INSERTED]
             return f"{where} added {place} at {_at(c.new)}"
-        if k in ("member_removed", "member_replaced"):
+        if k in (K.MEMBER_REMOVED, K.MEMBER_REPLACED):
             return f"{where} removed" + (f": {c.detail}" if c.detail else "")
-        if k in ("member_renamed", "enumerator_renamed"):
+        if k in (K.MEMBER_RENAMED, K.ENUMERATOR_RENAMED):
             return f"{name}: {c.old} renamed to {c.new}"
-        if k in ("member_type_changed", "typedef_retargeted", "func_proto_changed"):
+        if k in (K.MEMBER_TYPE_CHANGED, K.TYPEDEF_RETARGETED, K.FUNC_PROTO_CHANGED):
             extra = "same layout" if c.layout_identical else c.detail
             return f"{where}: {c.old} -> {c.new}" + (f" ({extra})" if extra else "")
-        if k in ("bitfield_changed", "reserved_shrunk"):
+        if k in (K.BITFIELD_CHANGED, K.RESERVED_SHRUNK):
             return f"{where}: {_at(c.old)} -> {_at(c.new)}"
         if k.startswith("enumerator_"):
-            verb = {"enumerator_added": "added", "enumerator_removed": "removed"}.get(k, "changed")
-            values = f"{c.old} -> {c.new}" if k == "enumerator_value_changed" else str(c.new if c.new is not None
+            verb = {K.ENUMERATOR_ADDED: "added", K.ENUMERATOR_REMOVED: "removed"}.get(k, "changed")
+            values = f"{c.old} -> {c.new}" if k == K.ENUMERATOR_VALUE_CHANGED else str(c.new if c.new is not None
                                                                                        else c.old)
             return f"{name}: {c.member} {verb} ({values})"
-        if k == "enum_signedness_changed":
+        if k == K.ENUM_SIGNEDNESS_CHANGED:
             return f"{name}: {'signed' if c.old else 'unsigned'} -> {'signed' if c.new else 'unsigned'}"
         word = _WORDS.get(k, k.replace("_", " "))
         return f"{where} {word} {c.old} -> {c.new}"
@@ -318,9 +321,9 @@ def _at(extent: object) -> str:
 
 
 def _constant_message(c: Change) -> str:
-    if c.kind == "constant_added":
+    if c.kind == K.CONSTANT_ADDED:
         return f"#define {c.member} added ({c.new})"
-    if c.kind == "constant_removed":
+    if c.kind == K.CONSTANT_REMOVED:
         return f"#define {c.member} removed (was {c.old})"
     return f"#define {c.member} changed {c.old} -> {c.new}"
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from .kinds import ChangeKind
+
 
 class Severity(IntEnum):
     """Ordered so that max() gives the verdict; `identical` means no change at all."""
@@ -35,7 +37,7 @@ class Finding:
 
     arch: str
     severity: Severity
-    kind: str  # e.g. "member_offset_changed", "size_changed", "constant_value_changed"
+    kind: ChangeKind  # e.g. "member_offset_changed", "size_changed", "constant_value_changed"
     type: str  # "struct bpf_perf_event_data", "enum bpf_map_type", "#define FS_IOC_FIEMAP"
     member: str | None
     old: Any
@@ -51,7 +53,7 @@ class Finding:
         return {
             "arch": self.arch,
             "severity": self.severity.label,
-            "kind": self.kind,
+            "kind": str(self.kind),
             "type": self.type,
             "member": self.member,
             "old": self.old,

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from ..model import COMPOSITE_KINDS, Kind
 from ..model.containment import Containment, How
 from .changes import Change, TypeDiff
+from .kinds import ChangeKind as K
+from .kinds import Placement
 from .match import Matching, TypeKey
 from .shape import GraphView
 
 # Changes that move the members declared after them.
-_SHIFTING = frozenset({"member_size_changed", "member_removed", "bitfield_changed", "member_type_changed"})
+_SHIFTING = frozenset({K.MEMBER_SIZE_CHANGED, K.MEMBER_REMOVED, K.BITFIELD_CHANGED, K.MEMBER_TYPE_CHANGED})
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class Impact:
         if diff is None or key in self._busy:
             return None
         for change, cause in self.attribute(diff):
-            if change.kind in ("size_changed", "align_changed"):
+            if change.kind in (K.SIZE_CHANGED, K.ALIGN_CHANGED):
                 return cause
         return None
 
@@ -111,18 +113,18 @@ class Impact:
         causes: dict[int, Cause | None] = {}
         for i, c in enumerate(diff.changes):
             cause: Cause | None = None
-            if c.kind in ("member_size_changed", "array_element_size_changed"):
+            if c.kind in (K.MEMBER_SIZE_CHANGED, K.ARRAY_ELEMENT_SIZE_CHANGED):
                 inner = self.member_cause(c.new_type_id)
                 if inner is not None:
                     cause = Cause(inner.root, (*inner.chain, f"{where}.{c.member}"))
             causes[i] = cause
-            if c.kind in _SHIFTING or (c.kind == "member_added" and c.where == "inserted"):
-                if c.kind == "member_type_changed" and c.layout_identical:
+            if c.kind in _SHIFTING or (c.kind == K.MEMBER_ADDED and c.where == Placement.INSERTED):
+                if c.kind == K.MEMBER_TYPE_CHANGED and c.layout_identical:
                     continue
                 events.append((c.old_bit_offset, cause))
         events.sort(key=lambda e: e[0])
         for i, c in enumerate(diff.changes):
-            if c.kind != "member_offset_changed":
+            if c.kind != K.MEMBER_OFFSET_CHANGED:
                 continue
             before = [cause for off, cause in events if off < c.old_bit_offset]
             if before:
@@ -133,14 +135,14 @@ class Impact:
         # The type's own size change is its own when it resized something itself (appended, inserted,
         # removed, resized a member); changes that move nothing (a member in padding) leave it inherited.
         own_resizing = any(cause is None for _, cause in events) or any(
-            c.kind == "member_added" and c.where == "appended" for c in diff.changes)
+            c.kind == K.MEMBER_ADDED and c.where == Placement.APPENDED for c in diff.changes)
         if not own_resizing:
             inherited = [cause for _, cause in events if cause is not None]
             offset_causes = [causes[j] for j, o in enumerate(diff.changes)
-                             if o.kind == "member_offset_changed" and causes[j] is not None]
+                             if o.kind == K.MEMBER_OFFSET_CHANGED and causes[j] is not None]
             pick = inherited or offset_causes
             for i, c in enumerate(diff.changes):
-                if c.kind in ("size_changed", "align_changed") and pick:
+                if c.kind in (K.SIZE_CHANGED, K.ALIGN_CHANGED) and pick:
                     causes[i] = pick[-1]
         return [(c, causes[i]) for i, c in enumerate(diff.changes)]
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from ..model import Constant, Kind
 from .changes import Change
 from .findings import Severity
+from .kinds import ChangeKind as K
+from .kinds import Placement
 from .shape import GraphView
 
 B, R, C, A = Severity.BREAKING, Severity.REVIEW, Severity.COMPATIBLE, Severity.API
@@ -96,7 +98,7 @@ def growth(c: Change, f: TypeFacts) -> Severity:
     """
     if f.embedded or not f.only_growth:
         return B
-    if c.kind == "size_changed" and c.old is not None and c.new is not None and c.new < c.old:
+    if c.kind == K.SIZE_CHANGED and c.old is not None and c.new is not None and c.new < c.old:
         return B
     return C if f.extensible else R
 
@@ -111,9 +113,9 @@ def member_added(c: Change, f: TypeFacts) -> Severity:
 
     Appended members follow the growth rule; inserted ones move the members after them.
     """
-    if c.where in ("in_hole", "in_reserved", "union"):
+    if c.where in (Placement.IN_HOLE, Placement.IN_RESERVED, Placement.UNION):
         return C
-    if c.where == "appended":
+    if c.where == Placement.APPENDED:
         return growth(c, f)
     return B
 
@@ -178,37 +180,37 @@ def effect(c: Change, f: TypeFacts) -> Severity:
     return B
 
 
-RULES: dict[str, Callable[[Change, TypeFacts], Severity]] = {
-    "type_added": type_added,
-    "func_added": type_added,
-    "type_removed": type_removed,
-    "enum_size_changed": enum_resized,
-    "func_removed": type_removed,
-    "size_changed": growth,
-    "align_changed": alignment,
-    "member_added": member_added,
-    "member_replaced": reserved_used,
-    "reserved_shrunk": reserved_used,
-    "member_removed": member_removed,
-    "member_moved": member_moved,
-    "member_offset_changed": member_moved,
-    "member_size_changed": member_moved,
-    "array_element_size_changed": member_moved,
-    "bitfield_changed": member_moved,
-    "member_type_changed": retyped,
-    "typedef_retargeted": retyped,
-    "func_proto_changed": retyped,
-    "member_renamed": renamed,
-    "type_renamed": renamed,
-    "enumerator_renamed": renamed,
-    "enumerator_added": enumerator_added,
-    "enumerator_value_changed": enumerator_changed,
-    "enumerator_removed": value_gone,
-    "constant_removed": value_gone,
-    "constant_value_changed": value_gone,
-    "constant_added": constant_added,
-    "enum_signedness_changed": signedness,
-    "embedded_type_changed": effect,
+RULES: dict[K, Callable[[Change, TypeFacts], Severity]] = {
+    K.TYPE_ADDED: type_added,
+    K.FUNC_ADDED: type_added,
+    K.TYPE_REMOVED: type_removed,
+    K.ENUM_SIZE_CHANGED: enum_resized,
+    K.FUNC_REMOVED: type_removed,
+    K.SIZE_CHANGED: growth,
+    K.ALIGN_CHANGED: alignment,
+    K.MEMBER_ADDED: member_added,
+    K.MEMBER_REPLACED: reserved_used,
+    K.RESERVED_SHRUNK: reserved_used,
+    K.MEMBER_REMOVED: member_removed,
+    K.MEMBER_MOVED: member_moved,
+    K.MEMBER_OFFSET_CHANGED: member_moved,
+    K.MEMBER_SIZE_CHANGED: member_moved,
+    K.ARRAY_ELEMENT_SIZE_CHANGED: member_moved,
+    K.BITFIELD_CHANGED: member_moved,
+    K.MEMBER_TYPE_CHANGED: retyped,
+    K.TYPEDEF_RETARGETED: retyped,
+    K.FUNC_PROTO_CHANGED: retyped,
+    K.MEMBER_RENAMED: renamed,
+    K.TYPE_RENAMED: renamed,
+    K.ENUMERATOR_RENAMED: renamed,
+    K.ENUMERATOR_ADDED: enumerator_added,
+    K.ENUMERATOR_VALUE_CHANGED: enumerator_changed,
+    K.ENUMERATOR_REMOVED: value_gone,
+    K.CONSTANT_REMOVED: value_gone,
+    K.CONSTANT_VALUE_CHANGED: value_gone,
+    K.CONSTANT_ADDED: constant_added,
+    K.ENUM_SIGNEDNESS_CHANGED: signedness,
+    K.EMBEDDED_TYPE_CHANGED: effect,
 }
 
 
@@ -219,4 +221,4 @@ def severity(c: Change, facts: TypeFacts) -> Severity:
 
 def is_growth_change(c: Change) -> bool:
     """Changes that the growth rule judges (the rest are judged on their own)."""
-    return c.kind in ("size_changed", "align_changed") or (c.kind == "member_added" and c.where == "appended")
+    return c.kind in (K.SIZE_CHANGED, K.ALIGN_CHANGED) or (c.kind == K.MEMBER_ADDED and c.where == Placement.APPENDED)

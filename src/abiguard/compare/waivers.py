@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ..errors import AbiguardError
 from .findings import Finding
+from .kinds import ChangeKind
 
 _KEYS = {"type", "member", "arch", "kind", "reason", "expires"}
 
@@ -36,7 +37,7 @@ class Waiver:
     expires: dt.date
     member: str | None = None
     arches: tuple[str, ...] = ()
-    kind: str | None = None
+    kind: ChangeKind | None = None
     index: int = 0  # position in the file, for messages
 
     def matches(self, finding: Finding) -> bool:
@@ -143,5 +144,8 @@ def _parse_entry(path: Path, i: int, entry: object) -> Waiver:
         names = tuple(get_target(a).name for a in arches)
     except AbiguardError as e:
         raise AbiguardError(path, f"waiver #{i}: {e.message}") from None
+    kind = entry.get("kind")
+    if kind is not None and kind not in {k.value for k in ChangeKind}:
+        raise AbiguardError(path, f"waiver #{i}: unknown kind {kind!r} (one of: {', '.join(sorted(ChangeKind))})")
     return Waiver(type=entry["type"].strip(), reason=entry["reason"].strip(), expires=expires,
-                  member=entry.get("member"), arches=names, kind=entry.get("kind"), index=i)
+                  member=entry.get("member"), arches=names, kind=ChangeKind(kind) if kind else None, index=i)

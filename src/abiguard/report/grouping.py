@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..compare.findings import DiffResult, Finding, Severity
+from ..compare.kinds import ChangeKind
 from ..model.target import ALL_ARCHES, TARGETS
 
 # Known arches sort in the model's order (64-bit first, as a kernel person lists them); others by name.
@@ -49,7 +50,7 @@ class MergedFinding:
     """One change seen on one or more arches: the per-arch Findings that agree on everything but the arch."""
 
     severity: Severity
-    kind: str
+    kind: ChangeKind
     type: str
     member: str | None
     old: Any

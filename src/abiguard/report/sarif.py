@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..compare.findings import DiffResult, Severity
+from ..compare.kinds import ChangeKind
 from .grouping import MergedFinding, chain_text, merge_findings
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -53,7 +54,7 @@ def _version() -> str:
         return "0"
 
 
-def _rule(kind: str, merged: list[MergedFinding]) -> dict[str, Any]:
+def _rule(kind: ChangeKind, merged: list[MergedFinding]) -> dict[str, Any]:
     # A kind's default level is the worst severity it was given in this run; each result carries its own.
     worst = max(m.severity for m in merged if m.kind == kind)
     words = kind.replace("_", " ")
