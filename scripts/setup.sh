@@ -40,3 +40,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[test]'
   touch "$stamp"
 fi
+
+# Real distro kernel packages for the tests that read kernels as shipped (a few, cached).
+[ "$mode" = minimal ] || ./scripts/kernels.sh

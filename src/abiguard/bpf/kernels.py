@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import AbiguardError
 from ..fileio import BTF_MAGICS, ELF_MAGIC, read_file
+from ..model.target import host_target
+from ..sources.shipped.ident import KernelIdentity, arch_name, from_file_name, from_release
 from .cache import Cache
 from .candidates import TargetKernel
 
@@ -31,19 +33,40 @@ _MAX_MEMBER = 1 << 30  # refuse absurd archive members instead of exhausting mem
 
 @dataclass
 class KernelRef:
-    """A kernel known by name and content digest; `load()` parses it on first use."""
+    """A kernel known by name (where it came from) and content digest; `load()` parses it on first use.
+
+    `identity` says which kernel it is (release, arch, flavour, package version) where the file name,
+    the package or the image's version string tells; reports show it beside the name.
+    """
 
     name: str
     digest: str
     _loader: Callable[[], TargetKernel]
     _loaded: TargetKernel | None = field(default=None, repr=False)
+    identity: KernelIdentity = field(default_factory=KernelIdentity)
+
+    @property
+    def release(self) -> str:
+        return self.identity.release
+
+    @property
+    def arch(self) -> str:
+        return self.identity.arch
+
+    @property
+    def flavour(self) -> str:
+        return self.identity.flavour
+
+    @property
+    def version(self) -> str:
+        return self.identity.version
 
     def load(self) -> TargetKernel:
         if self._loaded is None:
             self._loaded = self._loader()
         return self._loaded
 
-    def release(self) -> None:
+    def unload(self) -> None:
         """Drop the parsed kernel: a hundred kernels must not all stay in memory."""
         self._loaded = None
 
@@ -66,13 +89,16 @@ class KernelLoader:
             raise AbiguardError(", ".join(sources), "no kernel BTF found")
         return refs
 
-    def _ref(self, name: str, digest: str, raw: Callable[[], bytes]) -> KernelRef:
+    def _ref(
+        self, name: str, digest: str, raw: Callable[[], bytes], identity: KernelIdentity | None = None
+    ) -> KernelRef:
         def load() -> TargetKernel:
             parsed = _parse(raw(), name, self.base)
             split = len(self.base.graph) if self.base is not None else 0
             return TargetKernel(name, parsed.graph, parsed.strings, split)
 
-        return KernelRef(name, hashlib.sha256(f"{digest}:{self.base_digest}".encode()).hexdigest(), load)
+        key = hashlib.sha256(f"{digest}:{self.base_digest}".encode()).hexdigest()
+        return KernelRef(name, key, load, identity=identity or KernelIdentity())
 
     def _expand(self, path: Path) -> Iterator[KernelRef]:
         if not path.exists():
@@ -89,7 +115,8 @@ class KernelLoader:
             yield from self._archive(path)
         else:
             data = read_file(path)
-            yield self._ref(str(path), hashlib.sha256(data).hexdigest(), lambda: _btf_bytes(data, str(path)))
+            digest = hashlib.sha256(data).hexdigest()
+            yield self._ref(str(path), digest, lambda: _btf_bytes(data, str(path)), file_identity(path))
 
     def _archive(self, path: Path) -> Iterator[KernelRef]:
         data = read_file(path)
@@ -103,7 +130,9 @@ class KernelLoader:
                     self.cache.put(f"btf-{digest}", content)
             self.cache.put(key, manifest)
         for name, digest in manifest:
-            yield self._ref(f"{path}:{name}", digest, self._member_loader(path, data, name, digest))
+            identity = file_identity(path.parent / Path(name).name)
+            loader = self._member_loader(path, data, name, digest)
+            yield self._ref(f"{path}:{name}", digest, loader, identity)
 
     def _member_loader(self, path: Path, data: bytes, name: str, digest: str) -> Callable[[], bytes]:
         def raw() -> bytes:
@@ -121,6 +150,17 @@ class KernelLoader:
 def load_kernels(sources: list[str], base: Path | None = None, cache: Cache | None = None) -> list[KernelRef]:
     """KernelRefs for every --kernel source, in the order given (directories sorted)."""
     return KernelLoader(base, cache or Cache()).refs(sources)
+
+
+def file_identity(path: Path) -> KernelIdentity:
+    """Identity from a kernel file's name (BTFHub: `<distro>/<release>/<arch>/<uname -r>.btf.tar.xz`);
+    the running kernel's for /sys/kernel/btf/vmlinux."""
+    if path == DEFAULT_KERNEL:
+        import os
+
+        return from_release(os.uname().release, host_target().name)
+    named = from_file_name(path.name)
+    return named.merged(KernelIdentity(arch=arch_name(path.parent.name)))
 
 
 def _parse(data: bytes, where: str, base: ParsedBtf | None) -> ParsedBtf:

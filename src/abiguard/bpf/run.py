@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AbiguardError
+from ..sources.shipped.ident import KernelIdentity
 from .cache import Cache
 from .check import Verdict, check_object
 from .kernels import DEFAULT_KERNEL, load_kernels
@@ -20,6 +21,7 @@ class CoreResult:
     verdicts: tuple[Verdict, ...]
     objects: tuple[str, ...]
     kernels: tuple[str, ...]
+    identities: tuple[KernelIdentity, ...] = ()  # release/arch/flavour/version of each of `kernels`, same order
 
     @property
     def ok(self) -> bool:
@@ -45,10 +47,12 @@ def check_core(
     by_kernel = []
     for k in targets:
         by_kernel.append([check_object(obj, k, cache) for obj in objs])
-        k.release()
+        k.unload()
     verdicts = tuple(by_kernel[ki][oi] for oi in range(len(objs)) for ki in range(len(targets)))
+    named = {k.name: k.identity for k in targets}
     return CoreResult(
         verdicts=verdicts,
         objects=tuple(str(o.path) for o in objs),
-        kernels=tuple(dict.fromkeys(k.name for k in targets)),
+        kernels=tuple(named),
+        identities=tuple(named.values()),
     )
