@@ -15,7 +15,7 @@ from abiguard.report import render_diff
 from abiguard.sources import SourceOptions, load_source
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "user_pt_regs-2022"
-ARCHES = "x86_64,i386,aarch64,s390x,arm"
+ARCHES = "all"
 
 
 @pytest.fixture(scope="module")
@@ -27,15 +27,34 @@ def example_result() -> DiffResult:
     return run_diff(old, new)
 
 
-def test_text_groups_each_root_once_with_its_arch(example_result: DiffResult) -> None:
+def test_one_root_cause_for_both_arches(example_result: DiffResult) -> None:
+    # s390x's user_pt_regs is a typedef of an anonymous struct, aarch64's a tagged struct, and a different
+    # member was appended on each: still one change (grew by 8), so one root-cause id for all 12 findings.
+    findings = example_result.to_json()["findings"]
+    assert len(findings) == 12 and {f["arch"] for f in findings} == {"aarch64", "s390x"}
+    assert len({f["root_cause"] for f in findings}) == 1
+    assert {f["root"] for f in findings} == {"struct user_pt_regs", "user_pt_regs"}
     text = render_diff(example_result, "text")
-    headers = [line for line in text.splitlines() if line and not line.startswith((" ", "abiguard"))]
-    # s390x's user_pt_regs is a typedef of an anonymous struct, aarch64's a tagged struct: two roots.
-    assert headers == ["BREAKING  struct user_pt_regs  [only on: aarch64]", "BREAKING  user_pt_regs  [only on: s390x]"]
-    assert text.count("chain: user_pt_regs -> bpf_user_pt_regs_t -> bpf_perf_event_data.regs") >= 2
-    assert "struct bpf_perf_event_data.sample_period  member_offset_changed  152 -> 160  [only on: s390x]" in text
-    assert "struct bpf_perf_event_data.sample_period  member_offset_changed  272 -> 280  [only on: aarch64]" in text
+    heads = [line for line in text.splitlines() if line and not line.startswith((" ", "abiguard"))]
+    assert len(heads) == 1 and heads[0].startswith("BREAKING  user_pt_regs ")
+    # The one sentence names the cause on each arch, the chain and what moved, in that order.
+    names = ["orig_x0", "orig_gpr2", "bpf_perf_event_data.regs", "bpf_user_pt_regs_t", "sample_period", "addr"]
+    positions = [heads[0].index(n) for n in names]
+    assert positions == sorted(positions)
+    assert "chain: user_pt_regs -> bpf_user_pt_regs_t -> bpf_perf_event_data.regs" in text
     assert "ptrace_regs_area" not in text  # pointer-only user: nothing moved
+
+
+def test_markdown_is_short_and_counts_causes(example_result: DiffResult) -> None:
+    md = render_diff(example_result, "markdown")
+    lines = md.splitlines()
+    assert len(lines) <= 30
+    assert "1 breaking change on 2 arches, 1 type affected" in md
+    (cause,) = [line for line in lines if line.startswith("- ")]
+    assert "`orig_x0`" in cause and "`orig_gpr2`" in cause and "`sample_period`" in cause
+    # Every member on every arch is in the folded details, one row per member and kind.
+    details = md[md.index("<details>"):md.index("</details>")]
+    assert details.count("\n| `") == 7 and "sample\\_period" not in details
 
 
 def test_every_format_renders_the_real_result(example_result: DiffResult) -> None:

@@ -36,15 +36,16 @@ def test_json_is_exactly_the_contract(result: DiffResult) -> None:
     assert sum(1 for f in data["findings"] if f["type"] == "struct bpf_new") == len(ARCHES)
 
 
-def test_text_prints_each_root_once_with_its_arches(result: DiffResult) -> None:
+def test_text_prints_each_root_cause_once_with_its_arches(result: DiffResult) -> None:
     text = render_diff(result, "text")
     assert text.startswith("abiguard diff: BREAKING")
-    headers = [line for line in text.splitlines() if line.startswith(("BREAKING", "COMPATIBLE"))]
-    assert headers == [
-        "BREAKING  struct sysinfo  [only on: i386, arm]",
-        "BREAKING  struct user_pt_regs  [only on: aarch64, s390x]",
-        "COMPATIBLE  struct bpf_new  [all arches]",
-    ]
+    heads = [line for line in text.splitlines() if line.startswith(("BREAKING", "COMPATIBLE"))]
+    # One block per root cause: user_pt_regs grew alike on two arches, so one block covers both.
+    assert [h.split()[:2] for h in heads] == [["BREAKING", "sysinfo"], ["BREAKING", "user_pt_regs"],
+                                              ["COMPATIBLE", "bpf_new"]]
+    lines = text.splitlines()
+    where = [lines[lines.index(h) + 1].split("]")[0] for h in heads]
+    assert where == ["  [only on: i386, arm", "  [only on: aarch64, s390x", "  [all arches"]
     assert text.count("struct bpf_new  type_added") == 1
     assert "chain: user_pt_regs -> bpf_user_pt_regs_t -> bpf_perf_event_data.regs" in text
     assert "include/bad.h:1: error: unknown type name 'x'" in text
@@ -85,17 +86,22 @@ def _md_table_rows(md: str) -> list[list[str]]:
     return rows
 
 
-def test_markdown_verdict_tables_and_details(result: DiffResult) -> None:
+def test_markdown_root_causes_first_details_folded(result: DiffResult) -> None:
     hostile = Finding("x86_64", Severity.REVIEW, "size_changed", "struct a|b", None, 8, 16, "grew | *x* <b>",
                       "struct a|b")
     md = render_diff(DiffResult(list(result.arches), [*result.findings, hostile], []), "markdown")
     first = md.splitlines()[0]
     assert first.startswith("## ") and "**breaking**" in first and "aarch64" in first
-    # 2 root sizes + 2 members x 2 per-arch offsets + the 32-bit-only sysinfo change; x86_64 review apart.
-    assert "### \u274c Breaking (7)" in md and "Review (1)" in md
-    assert md.count("<details>") == md.count("</details>") == 1
+    # Root causes, not findings, are counted: sysinfo and user_pt_regs break, struct a|b is for review.
+    assert "### \u274c Breaking (2)" in md and "Review (1)" in md
+    causes = [line for line in md.splitlines() if line.startswith("- ")]
+    assert len(causes) == 4 and "`user_pt_regs`" in causes[1] and "`sample_period`" in causes[1]
+    assert md.count("<details>") == md.count("</details>") == 2  # compatible causes, then the details table
     rows = _md_table_rows(md)
-    assert rows and all(len(r) == 5 for r in rows)
+    assert rows and all(len(r) == 4 for r in rows)
+    # user_pt_regs' size on aarch64 and s390x is one row naming both values.
+    (size_row,) = [r for r in rows if r[0].strip().endswith("user_pt_regs`") and r[1].strip() == "size\\_changed"]
+    assert "aarch64: 272 \u2192 280" in size_row[2] and "s390x: 152 \u2192 160" in size_row[2]
     assert "<b>" not in md  # raw HTML from a finding never reaches the comment
 
 
@@ -156,8 +162,9 @@ def test_html_is_well_formed_and_escaped(result: DiffResult) -> None:
     checker.close()
     assert checker.errors == [] and checker.stack == []
     assert "script" not in checker.tags and "img" not in checker.tags
-    assert "&lt;script&gt;" in page and "a &amp; b" in page
-    assert page.count("<details") == 4  # one per root cause
+    assert "&lt;script&gt;" in page and "&lt;img src=x&gt;" in page
+    assert page.count("<section") == 4  # one per root cause
+    assert page.count("<details") == 4  # its findings folded
 
 
 def test_unknown_format_is_a_user_error(result: DiffResult) -> None:

@@ -13,6 +13,7 @@ from .findings import DiffResult, Finding, Severity
 from .impact import Cause, Impact
 from .kinds import ChangeKind as K
 from .kinds import Placement
+from .layouts import LayoutPair, layouts_for
 from .match import Matching, TypeKey, match_types
 from .shape import GraphView
 from .waivers import Waivers
@@ -150,6 +151,11 @@ class _Comparison:
         if self.scope is not None:
             findings = [f for f in findings if self.scope.covers(f)]
         return sorted(findings, key=Finding.sort_key)
+
+    def layouts(self, findings: Sequence[Finding]) -> dict[str, LayoutPair]:
+        """Old and new layouts of the changed structs and unions these findings name."""
+        pairs = {key.display: (oid, nid) for key, oid, nid in self.matching.pairs if key in self.diffs}
+        return layouts_for((f.type for f in findings), self.old, self.new, pairs)
 
     # --- added / removed types --------------------------------------------------------
     def _rename_key(self, view: GraphView, tid: int) -> tuple[object, ...] | None:
@@ -381,7 +387,9 @@ def run_diff(old: list[TypeGraph], new: list[TypeGraph], roots: Sequence[str] = 
     for arch in common:
         with gc_paused():
             comparison = _Comparison(old_by[arch], new_by[arch], roots)
-            findings += comparison.run()
+            arch_findings = comparison.run()
+            result.layouts.update(((arch, name), pair) for name, pair in comparison.layouts(arch_findings).items())
+        findings += arch_findings
         found |= comparison.roots_found
     unknown = [r for r in roots if r not in found]
     if unknown:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .root_cause import root_cause_ids
+
+if TYPE_CHECKING:
+    from .layouts import LayoutPair
 
 from .kinds import ChangeKind
 
@@ -76,6 +81,8 @@ class DiffResult:
     arches: list[str]
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # e.g. headers that did not parse, expired waivers
+    # (arch, type display name) -> old and new member layout, for each struct/union a finding names; not in JSON.
+    layouts: dict[tuple[str, str], LayoutPair] = field(default_factory=dict)
 
     @property
     def verdict(self) -> Severity:
@@ -83,9 +90,12 @@ class DiffResult:
         return max(active, default=Severity.IDENTICAL)
 
     def to_json(self) -> dict[str, Any]:
+        """The public JSON form; each finding also carries `root_cause`, the id shared by one change's findings."""
+        ids = root_cause_ids(self.findings)
         return {
             "verdict": self.verdict.label,
             "arches": list(self.arches),
-            "findings": [f.to_json() for f in sorted(self.findings, key=Finding.sort_key)],
+            "findings": [{**f.to_json(), "root_cause": ids[(f.arch, f.root)]}
+                         for f in sorted(self.findings, key=Finding.sort_key)],
             "errors": list(self.errors),
         }

@@ -1,41 +1,56 @@
-"""The HTML report: one self-contained page (inline CSS, no scripts, every value escaped)."""
+"""The HTML report: one self-contained page (inline CSS and SVG, no scripts, every value escaped).
+
+Root causes first, each with a picture of the old and new layout of every type it touches on every
+arch, then its findings folded in a table.
+"""
 
 from __future__ import annotations
 
 from html import escape
 
 from ..compare.findings import DiffResult, Severity
-from .grouping import MergedFinding, RootGroup, chain_text, group_by_root, merge_findings, severity_order, summarize
+from .layout_svg import CSS as SVG_CSS
+from .layout_svg import render_svg
+from .root_causes import Piece, RootCause, detail_rows, root_causes, summarize_causes, summary_sentence
+
+MAX_PICTURES = 60  # a kernel-wide diff can touch thousands of types; the page stays loadable
 
 _CSS = """
-body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:80em}
-.sev{padding:.1em .4em;border-radius:.2em;color:#fff}
+body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:90em}
+.sev{padding:.1em .4em;border-radius:.2em;color:#fff;font-size:.8em;vertical-align:middle}
 .breaking{background:#c62828}.review{background:#ef6c00}.api{background:#6a1b9a}
 .compatible{background:#2e7d32}.identical{background:#546e7a}.waived{background:#9e9e9e}
 table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:.25em .5em;text-align:left}
-code{font-family:ui-monospace,monospace}.only{font-weight:bold;color:#00838f}.chain{color:#555}
-details{margin:.5em 0}summary{cursor:pointer}
+code{font-family:ui-monospace,monospace}.only{font-weight:bold;color:#00838f}.id{color:#777;font-size:.85em}
+details{margin:.5em 0}summary{cursor:pointer}section.cause{border-top:1px solid #ddd;padding-top:.5em}
+section.cause h2{font-size:1.1em;font-weight:normal}.pictures{display:flex;flex-wrap:wrap;align-items:flex-start}
+figure{margin:.3em}figcaption{font-size:.85em;color:#555}
 """
 
 
 def render(result: DiffResult, color: bool = False) -> str:
     """A complete HTML5 document; `color` is ignored (the page is always styled)."""
-    merged = merge_findings(result.findings, result.arches)
-    summary = summarize(result, merged)
-    verdict = summary.verdict
+    causes = root_causes(result)
+    summary = summarize_causes(causes)
+    verdict = result.verdict
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         '<head><meta charset="utf-8"><title>abiguard diff: ' + escape(verdict.label) + "</title>",
-        "<style>" + _CSS + "</style></head>",
+        "<style>" + _CSS + SVG_CSS + "</style></head>",
         "<body>",
         f'<h1>abiguard diff: <span class="sev {verdict.label}">{escape(verdict.label)}</span></h1>',
+        f'<p class="summary">{escape(summary_sentence(summary, result.arches))}.</p>',
         f"<p>Checked {len(result.arches)} arches: {escape(', '.join(result.arches))}.</p>",
-        "<p>" + escape(", ".join(f"{summary.counts[s]} {s.label}" for s in severity_order()))
-        + (f", {summary.waived} waived" if summary.waived else "") + " (each counted once across arches).</p>",
     ]
-    for group in group_by_root(result.findings, result.arches):
-        parts.extend(_group(group, result.arches))
+    budget = MAX_PICTURES
+    for rc in causes:
+        section, drawn = _cause(rc, result, budget)
+        parts.extend(section)
+        budget -= drawn
+    wanted = sum(len(_pictured(rc, result)) for rc in causes)
+    if wanted > MAX_PICTURES:
+        parts.append(f"<p>Pictures are drawn for the first {MAX_PICTURES} of {wanted} layouts.</p>")
     if result.errors:
         parts.append(f"<h2>Errors ({len(result.errors)})</h2><ul>")
         parts.extend(f"<li>{escape(e)}</li>" for e in result.errors)
@@ -44,36 +59,45 @@ def render(result: DiffResult, color: bool = False) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _group(group: RootGroup, universe: list[str]) -> list[str]:
-    sev_class = "waived" if group.waived else group.severity.label
-    label = "waived" if group.waived else group.severity.label
-    everywhere = set(universe) <= set(group.arches)
-    where = "all arches" if everywhere else "only on: " + ", ".join(group.arches)
-    open_attr = " open" if group.severity >= Severity.REVIEW and not group.waived else ""
+def sentence(pieces: list[Piece]) -> str:
+    return "".join(f"<code>{escape(text)}</code>" if is_name else escape(text) for text, is_name in pieces)
+
+
+def _pictured(rc: RootCause, result: DiffResult) -> list[tuple[str, str]]:
+    """(arch, type) of every struct/union of this cause whose layouts the diff carries, for drawing."""
+    if rc.severity < Severity.REVIEW or rc.waived:
+        return []
+    return [key for key in rc.pictured_types() if key in result.layouts]
+
+
+def _cause(rc: RootCause, result: DiffResult, budget: int) -> tuple[list[str], int]:
+    css = "waived" if rc.waived else rc.severity.label
+    where_class = "all" if rc.everywhere else "only"
     out = [
-        f"<details{open_attr}><summary><span class=\"sev {sev_class}\">{escape(label)}</span> "
-        f"<code>{escape(group.root)}</code> <span class=\"{'all' if everywhere else 'only'}\">"
-        f"[{escape(where)}]</span></summary>",
-        "<table><thead><tr><th>Severity</th><th>Type</th><th>Change</th><th>Old &rarr; New</th><th>Arches</th>"
-        "<th>Chain</th><th>Details</th></tr></thead><tbody>",
+        f'<section class="cause" id="rc-{rc.id}" data-root-cause="{rc.id}" data-severity="{css}">',
+        f'<h2><span class="sev {css}">{escape(rc.label())}</span> {sentence(rc.sentence())}</h2>',
+        f'<p><span class="{where_class}">{escape(rc.arch_label())}</span> <span class="id">root cause '
+        f"{rc.id}</span></p>",
     ]
-    out.extend(_row(e) for e in (*group.causes(), *group.effects()))
-    out.append("</tbody></table></details>")
-    return out
-
-
-def _row(e: MergedFinding) -> str:
-    details = e.message + (f" (waived: {e.waived_by})" if e.waived_by else "")
-    if e.locations:
-        details += " at " + ", ".join(e.locations)
-    chain = chain_text(e.chain) if len(e.chain) > 1 else ""
-    cells = [
-        f'<span class="sev {"waived" if e.waived_by else e.severity.label}">{escape(e.severity.label)}</span>',
-        f"<code>{escape(e.target)}</code>",
-        escape(e.kind),
-        escape(e.change),
-        f'<span class="{"all" if e.everywhere else "only"}">{escape(e.arch_label())}</span>',
-        f'<span class="chain">{escape(chain)}</span>',
-        escape(details),
-    ]
-    return "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+    keys = _pictured(rc, result)[:max(budget, 0)]
+    if keys:
+        chains = {(f.arch, f.type): f.chain for f in rc.findings if len(f.chain) > 1}
+        out.append('<div class="pictures">')
+        for arch, type_name in keys:
+            old, new = result.layouts[(arch, type_name)]
+            svg = render_svg(type_name, arch, old, new, chains.get((arch, type_name), ()))
+            out.append(f"<figure>{svg}<figcaption>{escape(type_name)} on {escape(arch)}: old (left), new "
+                       "(right)</figcaption></figure>")
+        out.append("</div>")
+    rows = detail_rows(rc)
+    out.append(f"<details><summary>Details: {len(rows)} change{'s' if len(rows) != 1 else ''}</summary>")
+    out.append("<table><thead><tr><th>Severity</th><th>Type</th><th>Change</th><th>Old &rarr; New</th></tr>"
+               "</thead><tbody>")
+    for row in rows:
+        label = "waived" if row.waived_by else row.severity.label
+        note = f" (waived: {row.waived_by})" if row.waived_by else ""
+        out.append(f'<tr><td><span class="sev {label}">{escape(row.severity.label)}</span></td>'
+                   f"<td><code>{escape(row.target)}</code></td><td>{escape(row.kind)}</td>"
+                   f"<td>{escape(row.values_text(result.arches) + note)}</td></tr>")
+    out.append("</tbody></table></details></section>")
+    return out, len(keys)

@@ -1,14 +1,15 @@
-"""The Markdown report, made for a pull-request comment: verdict line, a table per severity, chains folded."""
+"""The Markdown report, made for a pull-request comment: verdict, one line per root cause, details folded."""
 
 from __future__ import annotations
 
-from html import escape as _html
-
 from ..compare.findings import DiffResult, Severity
-from .grouping import MergedFinding, format_value, group_by_root, merge_findings, severity_order, summarize
+from .grouping import severity_order
+from .root_causes import Piece, RootCause, detail_rows, root_causes, summarize_causes, summary_sentence
 
 # A pull-request comment is limited in size (GitHub: 65536 characters); reader notes can be thousands.
 MAX_ERRORS = 50
+MAX_CAUSES = 60  # per severity; the JSON report lists all
+MAX_ROWS = 200  # detail rows in all; the JSON report lists all
 _ICONS = {
     Severity.BREAKING: "\u274c",  # red cross
     Severity.REVIEW: "\u26a0\ufe0f",  # warning sign
@@ -37,42 +38,26 @@ def code(text: str) -> str:
 
 def render(result: DiffResult, color: bool = False) -> str:
     """GitHub-flavoured Markdown; `color` is ignored."""
-    merged = merge_findings(result.findings, result.arches)
-    summary = summarize(result, merged)
-    verdict = summary.verdict
-    out: list[str] = []
+    causes = root_causes(result)
+    summary = summarize_causes(causes)
+    verdict = result.verdict
     where = ""
     if verdict is not Severity.IDENTICAL:
-        arches = summary.affected.get(verdict, ())
+        arches = summary.arches.get(verdict, ())
         where = f" on {', '.join(arches)}" if arches and set(arches) != set(result.arches) else " on all arches"
-    out.append(f"## {_ICONS[verdict]} abiguard: **{verdict.label}**{where}")
-    out.append("")
-    counts = ", ".join(f"{summary.counts[s]} {s.label}" for s in severity_order())
-    waived = f", {summary.waived} waived" if summary.waived else ""
-    out.append(f"Checked {len(result.arches)} arches ({cell(', '.join(result.arches))}): {counts}{waived}.")
+    out = [f"## {_ICONS[verdict]} abiguard: **{verdict.label}**{where}", ""]
+    out.append(f"{summary_sentence(summary, result.arches)} ({len(result.arches)} arches checked: "
+               f"{cell(', '.join(result.arches))}).")
     for sev in severity_order():
-        rows = [m for m in merged if m.severity is sev and m.waived_by is None]
-        if rows:
-            out.extend(_table(f"{_ICONS[sev]} {sev.label.capitalize()} ({len(rows)})", rows))
-    waived_rows = [m for m in merged if m.waived_by is not None]
-    if waived_rows:
-        out.extend(_table(f"Waived ({len(waived_rows)})", waived_rows, waived=True))
-    groups = [g for g in group_by_root(result.findings, result.arches) if any(len(e.chain) > 1 for e in g.entries)]
-    if groups:
-        out.append("")
-        out.append("### Impact chains")
-        for g in groups:
-            out.append("")
-            out.append(f"<details><summary>{_html(g.root)} \u2014 {g.severity.label}, "
-                       f"{_html(_arch_text(g.arches, result.arches))}</summary>")
-            out.append("")
-            for e in g.entries:
-                if len(e.chain) > 1:
-                    chain = " \u2192 ".join(code(c) for c in e.chain)
-                    out.append(f"- {code(e.target)} ({cell(e.kind)} {cell(e.change)}) ({cell(e.arch_label())}): "
-                               f"{chain}")
-            out.append("")
-            out.append("</details>")
+        group = [rc for rc in causes if rc.severity is sev and not rc.waived]
+        if group:
+            title = f"{_ICONS[sev]} {sev.label.capitalize()} ({len(group)})"
+            out.extend(_section(title, group, folded=sev < Severity.REVIEW))
+    waived = [rc for rc in causes if rc.waived]
+    if waived:
+        out.extend(_section(f"Waived ({len(waived)})", waived, folded=True))
+    if causes:
+        out.extend(_details(causes, result.arches))
     if result.errors:
         out.append("")
         out.append(f"<details><summary>Errors ({len(result.errors)})</summary>")
@@ -85,15 +70,33 @@ def render(result: DiffResult, color: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
-def _table(title: str, rows: list[MergedFinding], waived: bool = False) -> list[str]:
-    out = ["", f"### {title}", "", "| Type | Change | Old \u2192 New | Arches | Details |", "|---|---|---|---|---|"]
-    for m in rows:
-        both = m.old is not None and m.new is not None
-        change = f"{cell(format_value(m.old))} \u2192 {cell(format_value(m.new))}" if both else cell(m.change)
-        detail = m.message if not waived else f"{m.message} (waived: {m.waived_by})"
-        out.append(f"| {code(m.target)} | {cell(m.kind)} | {change} | {cell(m.arch_label())} | {cell(detail)} |")
+def sentence(pieces: list[Piece]) -> str:
+    """A root-cause sentence with names as code spans."""
+    return "".join(code(text) if is_name else cell(text) for text, is_name in pieces)
+
+
+def _section(title: str, group: list[RootCause], folded: bool) -> list[str]:
+    out = [""]
+    out += [f"<details><summary>{title}</summary>", ""] if folded else [f"### {title}", ""]
+    for rc in group[:MAX_CAUSES]:
+        where = "" if rc.everywhere else f" \u2014 *{cell(rc.arch_label())}*"
+        waived = f" (waived: {cell(rc.findings[0].waived_by or '')})" if rc.waived else ""
+        out.append(f"- {sentence(rc.sentence())}{where}{waived}")
+    if len(group) > MAX_CAUSES:
+        out.append(f"- \u2026 and {len(group) - MAX_CAUSES} more (the JSON report lists all)")
+    if folded:
+        out += ["", "</details>"]
     return out
 
 
-def _arch_text(arches: tuple[str, ...], universe: list[str]) -> str:
-    return "all arches" if set(universe) <= set(arches) else "only on: " + ", ".join(arches)
+def _details(causes: list[RootCause], universe: list[str]) -> list[str]:
+    rows = [(rc, row) for rc in causes for row in detail_rows(rc)]
+    out = ["", f"<details><summary>Details: {len(rows)} changes, every member on every arch</summary>", "",
+           "| Type | Change | Old \u2192 New | Severity |", "|---|---|---|---|"]
+    for _, row in rows[:MAX_ROWS]:
+        label = f"waived: {row.waived_by}" if row.waived_by else row.severity.label
+        out.append(f"| {code(row.target)} | {cell(row.kind)} | {cell(row.values_text(universe))} | {cell(label)} |")
+    if len(rows) > MAX_ROWS:
+        out.append(f"| \u2026 | {len(rows) - MAX_ROWS} more | (the JSON report lists all) | |")
+    out += ["", "</details>"]
+    return out

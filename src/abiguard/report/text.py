@@ -1,4 +1,4 @@
-"""The terminal report (rich): one block per root cause with its effects, merged across arches."""
+"""The terminal report (rich): root causes first, one sentence each, then every finding they hold."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from rich.console import Console
 from rich.text import Text
 
 from ..compare.findings import DiffResult, Severity
-from .grouping import MergedFinding, RootGroup, chain_text, group_by_root, merge_findings, summarize
+from .grouping import MergedFinding, chain_text
+from .root_causes import RootCause, root_causes, summarize_causes, summary_sentence
 
 STYLES = {
     Severity.BREAKING: "bold red",
@@ -33,15 +34,13 @@ def render(result: DiffResult, color: bool = False) -> str:
 
 def lines(result: DiffResult) -> list[Text]:
     """The report as styled lines (rendered by render())."""
-    merged = merge_findings(result.findings, result.arches)
-    summary = summarize(result, merged)
-    out: list[Text] = [_headline(result, summary.verdict)]
-    counts = ", ".join(f"{n} {s.label}" for s, n in sorted(summary.counts.items(), reverse=True))
-    waived = f", {summary.waived} waived" if summary.waived else ""
-    out.append(Text(f"  {counts}{waived} (each counted once across arches)", style="dim"))
-    for group in group_by_root(result.findings, result.arches):
+    causes = root_causes(result)
+    summary = summarize_causes(causes)
+    out: list[Text] = [_headline(result, result.verdict)]
+    out.append(Text(f"  {summary_sentence(summary, result.arches)}", style="dim"))
+    for rc in causes:
         out.append(Text(""))
-        out.extend(_group_lines(group, set(result.arches)))
+        out.extend(_cause_lines(rc))
     if result.errors:
         out.append(Text(""))
         out.append(Text(f"errors ({len(result.errors)}):", style="bold red"))
@@ -59,18 +58,20 @@ def _headline(result: DiffResult, verdict: Severity) -> Text:
     return line
 
 
-def _group_lines(group: RootGroup, universe: set[str]) -> list[Text]:
+def _cause_lines(rc: RootCause) -> list[Text]:
     head = Text()
-    sev = group.severity
-    head.append(f"{'waived' if group.waived else sev.label.upper()}", style="dim" if group.waived else STYLES[sev])
-    head.append(f"  {group.root}", style="bold")
-    everywhere = universe <= set(group.arches)
-    head.append("  [all arches]" if everywhere else "  [only on: " + ", ".join(group.arches) + "]",
-                style="dim" if everywhere else "bold cyan")
-    out = [head]
-    for cause in group.causes():
+    head.append(rc.label().upper(), style="dim" if rc.waived else STYLES[rc.severity])
+    head.append("  ")
+    for text, is_name in rc.sentence():
+        head.append(text, style="bold" if is_name else "")
+    where = Text("  ")
+    where.append("[all arches]" if rc.everywhere else f"[{rc.arch_label()}]",
+                 style="dim" if rc.everywhere else "bold cyan")
+    where.append(f"  root cause {rc.id}", style="dim")
+    out = [head, where]
+    causes, effects = rc.causes(), rc.effects()
+    for cause in causes:
         out.extend(_entry_lines(cause, "  "))
-    effects = group.effects()
     if effects:
         out.append(Text(f"  effects ({len(effects)}):", style="dim"))
         for e in effects:
