@@ -12,6 +12,8 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
+from .kinds import ChangeKind as K
+
 
 class Finding(Protocol):
     """What an id is computed from (findings.Finding has it; a protocol keeps findings -> root_cause one-way)."""
@@ -44,7 +46,7 @@ def is_own_change(f: Finding) -> bool:
 def size_delta(own: Iterable[Finding]) -> int | None:
     """How many bytes the root type grew (negative: shrank), None when its size did not change."""
     for f in own:
-        if f.kind == "size_changed" and f.member is None and isinstance(f.old, int) and isinstance(f.new, int):
+        if f.kind == K.SIZE_CHANGED and f.member is None and isinstance(f.old, int) and isinstance(f.new, int):
             return f.new - f.old
     return None
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..compare.findings import DiffResult, Finding, Severity
+from ..compare.kinds import ChangeKind as K
 from ..compare.root_cause import bare_name, is_own_change, root_cause_ids, size_delta
 from .grouping import MergedFinding, arch_sort_key, format_value, merge_findings, severity_order, sort_arches
 
@@ -95,7 +96,7 @@ class RootCause:
         for arch in self.arches:
             parts: list[Piece] = []
             for e in self.causes():
-                if arch in e.arches and e.kind != "size_changed":
+                if arch in e.arches and e.kind != K.SIZE_CHANGED:
                     parts += ([("; ", False)] if parts else []) + _brief(e, leading_space=False)
             if parts:
                 per_arch.setdefault(tuple(parts), []).append(arch)
@@ -138,10 +139,10 @@ class RootCause:
             for e in self.effects():
                 if bare_name(e.type) != name or not e.member:
                     continue
-                if e.kind == "member_offset_changed" and isinstance(e.old, int) and isinstance(e.new, int):
+                if e.kind == K.MEMBER_OFFSET_CHANGED and isinstance(e.old, int) and isinstance(e.new, int):
                     first, deltas = moved.get(e.member, (e.old, set()))
                     moved[e.member] = (min(first, e.old), deltas | {e.new - e.old})
-                elif e.kind == "embedded_type_changed":
+                elif e.kind == K.EMBEDDED_TYPE_CHANGED:
                     changed.add(e.member)
             if not moved and not changed:
                 continue
@@ -174,7 +175,7 @@ def _brief(e: MergedFinding, leading_space: bool = True) -> list[Piece]:
             return [(f"{space}{kind.rsplit('_', 1)[1]}", False)]
         return [(f"{space}{kind.replace('_', ' ')}" + (f" {e.change}" if e.change else ""), False)]
     lead: list[Piece] = [(space, False)] if space else []
-    if kind == "member_added" and isinstance(e.new, dict) and "offset" in e.new:
+    if kind == K.MEMBER_ADDED and isinstance(e.new, dict) and "offset" in e.new:
         return [*lead, (e.member, True), (f" added at {e.new['offset']}", False)]
     words = kind.replace("member_", "").replace("_", " ")
     return [*lead, (e.member, True), (f" {words}" + (f" {e.change}" if e.change else ""), False)]
