@@ -11,7 +11,7 @@ sudo_cmd=()
 
 minimal_pkgs=(python3-venv git)
 full_pkgs=(
-  clang llvm dwarves bpftool libbpf-dev linux-source-6.1 abigail-tools xz-utils hyperfine
+  clang llvm dwarves bpftool libbpf-dev linux-source-6.1 abigail-tools xz-utils hyperfine chromium
   gcc gcc-i686-linux-gnu gcc-aarch64-linux-gnu gcc-s390x-linux-gnu gcc-powerpc64le-linux-gnu
   gcc-riscv64-linux-gnu gcc-arm-linux-gnueabihf gcc-mips64el-linux-gnuabi64 gcc-powerpc64-linux-gnu
   gcc-powerpc-linux-gnu gcc-mips-linux-gnu gcc-mipsel-linux-gnu gcc-sparc64-linux-gnu
@@ -37,7 +37,8 @@ fi
 stamp=.venv/.abiguard-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e '.[test]'
+  # Playwright drives Debian's chromium (tests point it there): never download a browser of its own.
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 .venv/bin/python -m pip install -q -e '.[test]'
   touch "$stamp"
 fi
 
