@@ -10,7 +10,7 @@ import click
 
 from .common import SourceArgs, source_options, write_output
 
-_FORMATS = ("text", "json", "markdown", "sarif", "html")
+_FORMATS = ("text", "json", "markdown", "sarif", "html", "junit")
 
 
 @click.command()
@@ -49,6 +49,6 @@ def diff(
     new_graphs = sources.load(new)
     result = run_diff(old_graphs, new_graphs, roots=types, waivers=loaded)
     color = output is None and fmt == "text" and sys.stdout.isatty()
-    write_output(render_diff(result, fmt, color), output)
+    write_output(render_diff(result, fmt, color, fail_on), output)
     threshold = Severity.parse(fail_on)
     return 1 if result.verdict >= threshold else 0
