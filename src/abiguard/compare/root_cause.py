@@ -19,6 +19,7 @@ class Finding(Protocol):
     """What an id is computed from (findings.Finding has it; a protocol keeps findings -> root_cause one-way)."""
 
     arch: str
+    severity: int
     kind: str
     type: str
     member: str | None
@@ -55,7 +56,9 @@ def _signature(findings: Sequence[Finding]) -> list[Any]:
     own = [f for f in findings if is_own_change(f)]
     delta = size_delta(own)
     if delta is not None:
-        return ["size", delta]
+        # The same growth judged differently (embedded by value on one arch, behind pointers on another)
+        # is a different fact: it gets its own block.
+        return ["size", delta, max(int(f.severity) for f in own)]
     pick = own or findings
     return sorted([str(f.kind), f.type if not own else "", f.member or "",
                    json.dumps(f.old, sort_keys=True, default=str), json.dumps(f.new, sort_keys=True, default=str)]
