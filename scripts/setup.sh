@@ -38,7 +38,7 @@ stamp=.venv/.abiguard-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   # Playwright drives Debian's chromium (tests point it there): never download a browser of its own.
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 .venv/bin/python -m pip install -q -e '.[test]'
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 .venv/bin/python -m pip install -q -e '.[test,fleet]'
   touch "$stamp"
 fi
 

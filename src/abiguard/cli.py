@@ -16,6 +16,7 @@ _COMMANDS = {
     "diff": "abiguard.commands.diff:diff",
     "core": "abiguard.commands.core:core",
     "snapshot": "abiguard.commands.snapshot:snapshot",
+    "fleet": "abiguard.commands.fleet:fleet",
 }
 # Listed in --help without importing each command module.
 _SUMMARIES = {
@@ -24,6 +25,7 @@ _SUMMARIES = {
     "diff": "Compare two versions of an ABI and report what breaks, where and why.",
     "core": "Check offline whether BPF programs' CO-RE relocations resolve on given kernels.",
     "snapshot": "Save a source's per-arch types to a file, a baseline for later diffs.",
+    "fleet": "Index many kernels' BTF once (deduplicated, on Dask), for core --fleet.",
 }
 
 

@@ -12,3 +12,7 @@ class AbiguardError(Exception):
         self.where = str(where) if where is not None else None
         self.message = message
         super().__init__(f"{self.where}: {message}" if self.where else message)
+
+    def __reduce__(self) -> tuple[type[AbiguardError], tuple[str | None, str]]:
+        # Errors cross process boundaries (Dask workers): rebuild from both fields, not the joined text.
+        return (type(self), (self.where, self.message))

@@ -226,3 +226,8 @@ def _btf_bytes(data: bytes, where: str) -> bytes:
     if off + size > len(data):
         raise AbiguardError(where, ".BTF section runs past the end of the file")
     return data[off : off + size]
+
+
+def is_kernel_file(path: Path) -> bool:
+    """Would a directory --kernel source take this file (BTF, ELF, or an archive of them)?"""
+    return _is_archive(path) or _magic(path)[:2] in BTF_MAGICS or _magic(path) == ELF_MAGIC

@@ -17,6 +17,13 @@ import click
     help="Kernel BTF: raw or ELF file, directory, or BTFHub .btf.tar.xz (repeatable; default: running kernel).",
 )
 @click.option("--base", type=click.Path(dir_okay=False), help="Base (vmlinux) BTF for module split BTF kernels.")
+@click.option(
+    "--fleet",
+    "fleet_index",
+    type=click.Path(dir_okay=False),
+    help="Check against every kernel of this index (abiguard fleet build) instead of --kernel.",
+)
+@click.option("--select", metavar="KEY=GLOB,...", help="With --fleet: only kernels whose distro/arch/release match.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Also show the value every successful relocation produces.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache (archives, results).")
@@ -25,6 +32,8 @@ def core(
     objects: tuple[str, ...],
     kernels: tuple[str, ...],
     base: str | None,
+    fleet_index: str | None,
+    select: str | None,
     fmt: str,
     verbose: bool,
     no_cache: bool,
@@ -38,7 +47,16 @@ def core(
     from ..report.bpf import RENDERERS
     from .common import write_output
 
-    result = check_core(objects, kernels, Path(base) if base else None, use_cache=not no_cache)
+    if fleet_index:
+        if kernels or base:
+            raise click.UsageError("--fleet replaces --kernel and --base: give one or the other")
+        from ..bpf.fleet.query import check_core_fleet, parse_select
+
+        result = check_core_fleet(objects, Path(fleet_index), parse_select(select))
+    elif select:
+        raise click.UsageError("--select needs --fleet")
+    else:
+        result = check_core(objects, kernels, Path(base) if base else None, use_cache=not no_cache)
     text = RENDERERS[fmt](list(result.verdicts), list(result.objects), list(result.kernels), verbose)
     write_output(text, Path(output) if output else None)
     return 0 if result.ok else 1

@@ -1,0 +1,207 @@
+"""Building a fleet index: kernels hashed one at a time, merged in input order into one store.
+
+Records are numbered by first appearance (kernels in input order, each kernel's records in post-order),
+so merging partial indexes of consecutive kernel runs, in order, gives the bytes a serial build gives,
+and `--update` gives the bytes of building all kernels at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...errors import AbiguardError
+from ...fileio import atomic_write
+from .format import FleetData, StoredRecord, encode
+from .records import VOID_HASH, Hash, KernelRows, Record, kernel_rows, record_hash
+
+
+@dataclass
+class Builder:
+    """A growing index: distinct records by hash, per-record postings, kernel metadata."""
+
+    index: dict[Hash, int] = field(default_factory=dict)
+    records: list[Record] = field(default_factory=list)
+    postings: list[list[tuple[int, int]]] = field(default_factory=list)
+    kernels: list[dict[str, object]] = field(default_factory=list)
+
+    def add(self, rows: KernelRows) -> None:
+        """Append one kernel."""
+        k = len(self.kernels)
+        self.kernels.append({**rows.meta, "types": rows.type_count - 1})
+        self._add_records(rows.records)
+        for tid, h in rows.named:
+            self.postings[self.index[h]].append((k, tid))
+
+    def _add_records(self, records: Iterable[tuple[Hash, Record]]) -> None:
+        for h, rec in records:
+            if h not in self.index:
+                self.index[h] = len(self.records)
+                self.records.append(rec)
+                self.postings.append([])
+
+    def merge(self, part: Builder) -> None:
+        """Append a partial index of the kernels that follow this one's."""
+        offset = len(self.kernels)
+        self.kernels.extend(part.kernels)
+        hashes = list(part.index)  # insertion order == record order
+        self._add_records(zip(hashes, part.records, strict=True))
+        for h, plist in zip(hashes, part.postings, strict=True):
+            if plist:
+                self.postings[self.index[h]].extend((k + offset, tid) for k, tid in plist)
+
+    def names(self) -> set[str]:
+        return {kernel_name(k) for k in self.kernels}
+
+    def to_data(self) -> FleetData:
+        strings = sorted({s for r in self.records for s in (r.name, *r.names)} | {""})
+        sidx = {s: i for i, s in enumerate(strings)}
+        hidx = self.index
+        stored = [
+            StoredRecord(
+                r.kind,
+                r.weak,
+                r.kind_flag,
+                sidx[r.name],
+                r.ints,
+                tuple(sidx[s] for s in r.names),
+                tuple(hidx[h] + 1 if h else 0 for h in r.refs),
+            )
+            for r in self.records
+        ]
+        return FleetData(strings, stored, self.postings, self.kernels)
+
+
+def builder_from(data: FleetData) -> Builder:
+    """A Builder holding an existing index (hashes recomputed: they are a function of the records)."""
+    b = Builder(kernels=[dict(k) for k in data.kernels])
+    s = data.strings
+    hashes: list[Hash] = []
+    for r, plist in zip(data.records, data.postings, strict=True):
+        refs = tuple(hashes[x - 1] if x else VOID_HASH for x in r.refs)
+        rec = Record(r.kind, r.weak, r.kind_flag, s[r.name], r.ints, tuple(s[i] for i in r.names), refs)
+        h = record_hash(rec.kind, rec.weak, rec.kind_flag, rec.name, rec.ints, rec.names, rec.refs)
+        b.index[h] = len(b.records)
+        hashes.append(h)
+        b.records.append(rec)
+        b.postings.append(list(plist))
+    return b
+
+
+def kernel_name(meta: dict[str, object]) -> str:
+    return str(meta["name"])
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+def input_files(sources: Iterable[str]) -> list[Path]:
+    """The files behind --kernel sources, in the order `core --kernel` reads them (directories sorted)."""
+    from ..kernels import is_kernel_file
+
+    out: list[Path] = []
+    for src in sources:
+        path = Path(src)
+        if not path.exists():
+            raise AbiguardError(path, "no such file or directory")
+        if path.is_dir():
+            found = [p for p in sorted(q for q in path.rglob("*") if q.is_file()) if is_kernel_file(p)]
+            if not found:
+                raise AbiguardError(path, "directory holds no kernel BTF, archive or package")
+            out.extend(found)
+        else:
+            out.append(path)
+    return out
+
+
+def rows_of_file(path: Path) -> list[KernelRows]:
+    """Every kernel a file holds, hashed; the parsed kernels are dropped as soon as they are hashed."""
+    from ..cache import Cache
+    from ..kernels import load_kernels
+
+    out = []
+    for ref in load_kernels([str(path)], None, Cache(enabled=False)):
+        kernel = ref.load()
+        graph = kernel.graph
+        types = graph.types
+        validate = getattr(types, "validate_all", None)
+        if validate is not None:
+            validate()  # one bulk pass instead of a check per first access
+        header = getattr(types, "header", None)
+        raw_size = max(s.end for s in (header.types, header.strings, header.layout) if s is not None) if header else 0
+        meta = {"name": ref.name, "digest": ref.digest, "btf_bytes": raw_size, "target": graph.target.name}
+        meta.update(identity_of(ref.name, graph.target.name))
+        out.append(kernel_rows(graph, meta))
+        del kernel, graph, types
+    return out
+
+
+def identity_of(name: str, target: str) -> dict[str, str]:
+    """release, distro and arch of a kernel, from where it came: BTFHub's <distro>/<release>/<arch>/<uname>."""
+    path = Path(name.split(":")[-1] if ":" in name else name)
+    if str(path) == "/sys/kernel/btf/vmlinux":
+        return {"release": os.uname().release, "distro": "", "arch": target}
+    parts = Path(name.split(":")[0]).parts
+    uname = path.name.removesuffix(".btf.tar.xz").removesuffix(".btf")
+    if len(parts) >= 4 and parts[-2] in ("x86_64", "arm64", "aarch64", "s390x", "ppc64le"):
+        return {"release": uname, "distro": f"{parts[-4]} {parts[-3]}", "arch": parts[-2]}
+    return {"release": "", "distro": "", "arch": target}
+
+
+# --- serial build ----------------------------------------------------------------------------
+
+
+def build_serial(
+    files: list[Path], base: Builder | None = None, progress: Callable[[int], None] | None = None
+) -> Builder:
+    """Hash and merge every kernel of `files` in order, in this process."""
+    b = base or Builder()
+    for path in files:
+        for rows in rows_of_file(path):
+            _refuse_duplicate(b, rows.meta)
+            b.add(rows)
+        if progress is not None:
+            progress(1)
+    return b
+
+
+def partial(files: list[Path]) -> Builder:
+    """A partial index of a run of consecutive input files (the unit of work on a cluster)."""
+    b = Builder()
+    for path in files:
+        for rows in rows_of_file(path):
+            b.add(rows)
+    return b
+
+
+def _refuse_duplicate(b: Builder, meta: dict[str, object]) -> None:
+    name = kernel_name(meta)
+    for k in b.kernels:
+        if kernel_name(k) == name:
+            raise AbiguardError(name, "kernel is already in the fleet index")
+
+
+def merge_checked(b: Builder, part: Builder) -> None:
+    """Merge, refusing a kernel name that is already in the index."""
+    have = b.names()
+    for meta in part.kernels:
+        if kernel_name(meta) in have:
+            raise AbiguardError(kernel_name(meta), "kernel is already in the fleet index")
+    b.merge(part)
+
+
+def write_index(b: Builder, out: Path) -> int:
+    """Encode and write atomically; the number of bytes written."""
+    blob = encode(b.to_data())
+    try:
+        atomic_write(out, blob)
+    except OSError as e:
+        raise AbiguardError(out, e.strerror or str(e)) from None
+    return len(blob)
+
+
+def chunks(files: list[Path], size: int) -> Iterator[list[Path]]:
+    for i in range(0, len(files), size):
+        yield files[i : i + size]

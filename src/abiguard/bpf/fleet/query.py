@@ -1,0 +1,289 @@
+"""`core --fleet`: the verdicts `--kernel` gives, with each relocation resolved once per distinct candidate set.
+
+libbpf resolves the relocations of one local type against one candidate list, pruned as they match, so
+all of them are a function of the candidates' records (their hashes cover everything matching reads).
+Kernels whose candidate records are the same share one resolution; only the candidate ids, which
+reports print, are put back per kernel. Ids are part of the key where a TYPE_ID_TARGET value carries them.
+"""
+
+from __future__ import annotations
+
+import copy
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...errors import AbiguardError
+from ...model import ENUM_KINDS, Enumerator, IntEncoding, Kind, Member, Param, SecVar, Type, TypeGraph
+from ...model.target import TARGETS
+from ...model.types import VOID
+from ..btf_ext import CoreRelo, ExtSection, ReloKind
+from ..candidates import TargetKernel
+from ..check import Verdict
+from ..compat import essential_name
+from ..objfile import BpfObject, read_object
+from ..reach import patched_code, reachable
+from ..resolve import ReloResult, ResolveContext, Status, resolve_relo
+from ..run import CoreResult
+from .format import FleetFile, StoredRecord, open_fleet
+
+SELECT_KEYS = ("name", "distro", "arch", "release", "flavour", "target")
+
+
+def parse_select(spec: str | None) -> dict[str, str]:
+    """`distro=ubuntu,arch=x86_64` -> {"distro": "ubuntu", "arch": "x86_64"}; unknown keys are an error."""
+    out: dict[str, str] = {}
+    for part in (spec or "").split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        key = key.strip()
+        if not sep or key not in SELECT_KEYS:
+            raise AbiguardError("--select", f"'{part}' is not KEY=VALUE with KEY one of {', '.join(SELECT_KEYS)}")
+        out[key] = value.strip()
+    return out
+
+
+def _matches(meta: dict[str, object], select: dict[str, str]) -> bool:
+    from fnmatch import fnmatchcase
+
+    return all(fnmatchcase(str(meta.get(k, "")), v) for k, v in select.items())
+
+
+class VirtualTypes(Sequence[Type]):
+    """One kernel's types seen through the index: candidate ids are the kernel's own, and everything
+    they reach is numbered from `first` on (record index + first), where no kernel id can be."""
+
+    def __init__(self, fleet: FleetFile, first: int) -> None:
+        self.fleet = fleet
+        self.first = first
+        self.real: dict[int, int] = {}  # kernel type id -> record index
+        self._memo: dict[int, Type] = {}
+        self._count = first + fleet.record_count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: int) -> Type:  # type: ignore[override]
+        t = self._memo.get(index)
+        if t is not None:
+            return t
+        if index == 0:
+            return VOID
+        rec = self.real.get(index)
+        if rec is None:
+            if not self.first <= index < self._count:
+                raise IndexError(index)
+            rec = index - self.first
+        t = self._memo[index] = self._decode(self.fleet.record(rec))
+        return t
+
+    def _ref(self, r: int) -> int:
+        return self.first + r - 1 if r else 0
+
+    def _decode(self, r: StoredRecord) -> Type:
+        s = self.fleet.strings
+        k = Kind(r.kind)
+        name = s[r.name]
+        if r.weak and k not in (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG,
+                                Kind.ARRAY, Kind.FUNC_PROTO):
+            return Type(k, name, kind_flag=r.kind_flag)  # behind a pointer: kind and name only
+        refs = [self._ref(x) for x in r.refs]
+        ints = r.ints
+        if k == Kind.INT:
+            return Type(k, name, size=ints[0], encoding=IntEncoding(ints[1]), int_offset=ints[2], int_bits=ints[3])
+        if k == Kind.FLOAT:
+            return Type(k, name, size=ints[0])
+        if k in (Kind.STRUCT, Kind.UNION):
+            members = tuple(
+                Member(s[n], refs[i], ints[1 + 2 * i], ints[2 + 2 * i]) for i, n in enumerate(r.names)
+            )
+            return Type(k, name, size=ints[0], members=members, kind_flag=r.kind_flag)
+        if k in ENUM_KINDS:
+            values = tuple(Enumerator(s[n], ints[2 + i]) for i, n in enumerate(r.names))
+            return Type(k, name, size=ints[0], enumerators=values, signed=bool(ints[1]), kind_flag=r.kind_flag)
+        if k == Kind.ARRAY:
+            return Type(k, name, ref=refs[0], index_type=refs[1], nelems=ints[0])
+        if k == Kind.FUNC_PROTO:
+            params = tuple(Param(s[n], refs[1 + i]) for i, n in enumerate(r.names))
+            return Type(k, name, ref=refs[0], params=params)
+        if k in (Kind.FUNC, Kind.VAR):
+            return Type(k, name, ref=refs[0], linkage=ints[0])
+        if k == Kind.DATASEC:
+            vars_ = tuple(SecVar(refs[i], ints[1 + 2 * i], ints[2 + 2 * i]) for i in range(len(refs)))
+            return Type(k, name, size=ints[0], vars=vars_)
+        if k == Kind.DECL_TAG:
+            return Type(k, name, ref=refs[0], component_idx=ints[0], kind_flag=r.kind_flag)
+        if refs:
+            return Type(k, name, ref=refs[0], kind_flag=r.kind_flag)
+        return Type(k, name, kind_flag=r.kind_flag)
+
+
+@dataclass
+class _Group:
+    """The relocations of one object on one local type, in libbpf's order."""
+
+    local_id: int
+    relos: list[tuple[ExtSection, CoreRelo]] = field(default_factory=list)
+    needs_ids: bool = False  # a TYPE_ID_TARGET value is a kernel type id
+
+
+class FleetQuery:
+    """Candidate look-ups and shared resolutions over one index."""
+
+    def __init__(self, fleet: FleetFile) -> None:
+        self.fleet = fleet
+        self.kernels = fleet.kernels
+        self._views: dict[int, VirtualTypes] = {}
+        self._graphs: dict[int, TypeGraph] = {}
+
+    def names_with_essential(self, ess: str) -> Iterator[int]:
+        """String indexes of `ess` and every `ess___flavor` (the strings are sorted)."""
+        strings = self.fleet.strings
+        i = bisect_left(strings, ess)
+        if i < len(strings) and strings[i] == ess:
+            yield i
+        prefix = ess + "___"
+        i = bisect_left(strings, prefix)
+        while i < len(strings) and strings[i].startswith(prefix):
+            if essential_name(strings[i]) == ess:
+                yield i
+            i += 1
+
+    def candidates(self, local: Type, selected: set[int]) -> dict[int, list[tuple[int, int]]]:
+        """Per selected kernel: (type id, record) of every candidate, ascending ids (bpf_core_find_cands)."""
+        out: dict[int, list[tuple[int, int]]] = {}
+        kinds = ENUM_KINDS if local.kind in ENUM_KINDS else {local.kind}
+        for s in self.names_with_essential(essential_name(local.name)):
+            for rec in self.fleet.records_named(s):
+                if self.fleet.record(rec).kind not in kinds:
+                    continue
+                for k, tid in self.fleet.postings(rec):
+                    if k in selected:
+                        out.setdefault(k, []).append((tid, rec))
+        for v in out.values():
+            v.sort()
+        return out
+
+    def graph(self, k: int) -> tuple[TypeGraph, VirtualTypes]:
+        g = self._graphs.get(k)
+        if g is None:
+            meta = self.kernels[k]
+            view = VirtualTypes(self.fleet, int(meta.get("types", 0)) + 1)  # type: ignore[call-overload]
+            target = TARGETS.get(str(meta.get("target", "")))
+            if target is None:
+                raise AbiguardError(self.fleet.path, f"kernel {meta['name']} has unknown target {meta.get('target')}")
+            g = self._graphs[k] = TypeGraph(target=target, types=view, source=str(meta["name"]))
+            self._views[k] = view
+        return g, self._views[k]
+
+
+def _groups(obj: BpfObject) -> list[_Group]:
+    by: dict[int, _Group] = {}
+    for sec in obj.ext.relo_sections():
+        for r in sec.core_relos:
+            g = by.setdefault(r.type_id, _Group(r.type_id))
+            g.relos.append((sec, r))
+            if r.kind == ReloKind.TYPE_ID_TARGET:
+                g.needs_ids = True
+    return list(by.values())
+
+
+def _with_ids(results: list[ReloResult], ids: tuple[int, ...], rep_ids: tuple[int, ...]) -> list[ReloResult]:
+    if ids == rep_ids:
+        return results
+    # Candidates are listed as pruned so far: map each by its position in the representative's list.
+    to_kernel = dict(zip(rep_ids, ids, strict=True))
+    out = []
+    for r in results:
+        if r.candidates:
+            r = copy.copy(r)
+            r.candidates = tuple(
+                f"[{to_kernel[int(c[1 : c.index(']')])]}]{c[c.index(']') + 1 :]}" for c in r.candidates
+            )
+        out.append(r)
+    return out
+
+
+def check_core_fleet(objects: Sequence[str | Path], fleet_path: Path, select: dict[str, str]) -> CoreResult:
+    """Every object on every selected kernel of the index, resolving each distinct candidate set once."""
+    fleet = open_fleet(fleet_path)
+    metas = fleet.kernels
+    chosen = [k for k, m in enumerate(metas) if _matches(m, select)]
+    if not chosen:
+        what = ",".join(f"{k}={v}" for k, v in select.items())
+        raise AbiguardError(fleet_path, f"no kernel in the index matches --select {what}" if what else "index is empty")
+    selected = set(chosen)
+    objs = [read_object(Path(o)) for o in objects]
+    q = FleetQuery(fleet)
+    per_obj: list[dict[int, list[ReloResult]]] = []  # per object: kernel -> results in libbpf's order
+    for obj in objs:
+        per_obj.append(_check_object(q, obj, chosen, selected))
+    verdicts = []
+    for oi, obj in enumerate(objs):
+        for k in chosen:
+            verdicts.append(Verdict(str(obj.path), str(metas[k]["name"]), per_obj[oi][k]))
+    return CoreResult(
+        verdicts=tuple(verdicts),
+        objects=tuple(str(o.path) for o in objs),
+        kernels=tuple(dict.fromkeys(str(metas[k]["name"]) for k in chosen)),
+    )
+
+
+def _check_object(q: FleetQuery, obj: BpfObject, chosen: list[int], selected: set[int]) -> dict[int, list[ReloResult]]:
+    groups = _groups(obj)
+    # results per group and kernel, keyed by what the resolution depends on
+    shared: dict[tuple[object, ...], tuple[tuple[int, ...], list[ReloResult]]] = {}
+    by_kernel: dict[int, dict[int, list[ReloResult]]] = {k: {} for k in chosen}
+    for g in groups:
+        local = obj.btf[g.local_id]
+        cands = q.candidates(local, selected) if local.name else {}
+        for k in chosen:
+            found = cands.get(k, [])
+            ids = tuple(t for t, _ in found)
+            key: tuple[object, ...] = (g.local_id, q.kernels[k].get("target"), tuple(r for _, r in found))
+            if g.needs_ids:
+                key += ids
+            hit = shared.get(key)
+            if hit is None:
+                hit = shared[key] = (ids, _resolve_group(q, obj, g, k, found))
+            by_kernel[k][g.local_id] = _with_ids(hit[1], ids, hit[0])
+    return {k: _assemble(obj, groups, by_kernel[k]) for k in chosen}
+
+
+def _resolve_group(q: FleetQuery, obj: BpfObject, g: _Group, k: int, found: list[tuple[int, int]]) -> list[ReloResult]:
+    graph, view = q.graph(k)
+    view.real.update(found)
+    ctx = ResolveContext(obj.btf, TargetKernel(str(q.kernels[k]["name"]), graph, b"", 0))
+    ctx.cands[g.local_id] = [t for t, _ in found]
+    return [
+        resolve_relo(ctx, sec.name, obj.func_at(sec, r.insn_off), r, obj.code[sec.name], obj.line_at(sec, r.insn_off))
+        for sec, r in g.relos
+    ]
+
+
+def _assemble(obj: BpfObject, groups: list[_Group], results: dict[int, list[ReloResult]]) -> list[ReloResult]:
+    """Results in libbpf's order, with the reachability of poisoned instructions worked out for this kernel."""
+    pos = {gr.local_id: 0 for gr in groups}
+    out: list[ReloResult] = []
+    for sec in obj.ext.relo_sections():
+        section: list[ReloResult] = []
+        for r in sec.core_relos:
+            section.append(results[r.type_id][pos[r.type_id]])
+            pos[r.type_id] += 1
+        poisoned = {r.relo.insn_off // 8 for r in section if r.status == Status.POISONED}
+        if poisoned:
+            values = {
+                r.relo.insn_off // 8: r.new_val
+                for r in section
+                if r.new_val is not None and r.status in (Status.OK, Status.ZERO)
+            }
+            entries = sorted({fi.insn_off // 8 for fi in sec.func_info}) or [0]
+            live = reachable(patched_code(obj.code[sec.name], values), entries, poisoned)
+            for i, r in enumerate(section):
+                if r.status == Status.POISONED and r.reachable != (r.relo.insn_off // 8 in live):
+                    section[i] = r = copy.copy(r)
+                    r.reachable = not r.reachable
+        out.extend(section)
+    return out
