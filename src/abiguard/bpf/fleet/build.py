@@ -7,15 +7,18 @@ and `--update` gives the bytes of building all kernels at once.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...errors import AbiguardError
 from ...fileio import atomic_write
 from .format import FleetData, StoredRecord, encode
 from .records import VOID_HASH, Hash, KernelRows, Record, kernel_rows, record_hash
+
+if TYPE_CHECKING:
+    from ..kernels import KernelRef
 
 
 @dataclass
@@ -132,22 +135,28 @@ def rows_of_file(path: Path) -> list[KernelRows]:
         header = getattr(types, "header", None)
         raw_size = max(s.end for s in (header.types, header.strings, header.layout) if s is not None) if header else 0
         meta = {"name": ref.name, "digest": ref.digest, "btf_bytes": raw_size, "target": graph.target.name}
-        meta.update(identity_of(ref.name, graph.target.name))
+        meta.update(identity_of(ref, graph.target.name))
         out.append(kernel_rows(graph, meta))
         del kernel, graph, types
     return out
 
 
-def identity_of(name: str, target: str) -> dict[str, str]:
-    """release, distro and arch of a kernel, from where it came: BTFHub's <distro>/<release>/<arch>/<uname>."""
-    path = Path(name.split(":")[-1] if ":" in name else name)
-    if str(path) == "/sys/kernel/btf/vmlinux":
-        return {"release": os.uname().release, "distro": "", "arch": target}
-    parts = Path(name.split(":")[0]).parts
-    uname = path.name.removesuffix(".btf.tar.xz").removesuffix(".btf")
-    if len(parts) >= 4 and parts[-2] in ("x86_64", "arm64", "aarch64", "s390x", "ppc64le"):
-        return {"release": uname, "distro": f"{parts[-4]} {parts[-3]}", "arch": parts[-2]}
-    return {"release": "", "distro": "", "arch": target}
+def identity_of(ref: KernelRef, target: str) -> dict[str, str]:
+    """What --select matches: the kernel's identity as `core --kernel` reports it, the distro from a
+    BTFHub path (<distro>/<distro release>/<arch>/<uname -r>.btf.tar.xz), the arch from BTF when unnamed."""
+    ident = ref.identity
+    parts = Path(ref.name.split(":")[0]).parts
+    distro = f"{parts[-4]} {parts[-3]}" if len(parts) >= 4 and ident.arch and parts[-2] == ident.arch else ""
+    if len(parts) >= 4 and not distro and parts[-2] in ("x86_64", "arm64", "aarch64", "s390x", "ppc64le"):
+        distro = f"{parts[-4]} {parts[-3]}"
+    return {
+        "release": ident.release,
+        "arch": ident.arch or target,
+        "flavour": ident.flavour,
+        "version": ident.version,
+        "distro": distro,
+        "identity": [ident.release, ident.arch, ident.flavour, ident.version],  # type: ignore[dict-item]
+    }
 
 
 # --- serial build ----------------------------------------------------------------------------

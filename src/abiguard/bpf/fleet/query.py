@@ -18,6 +18,7 @@ from ...errors import AbiguardError
 from ...model import ENUM_KINDS, Enumerator, IntEncoding, Kind, Member, Param, SecVar, Type, TypeGraph
 from ...model.target import TARGETS
 from ...model.types import VOID
+from ...sources.shipped.ident import KernelIdentity
 from ..btf_ext import CoreRelo, ExtSection, ReloKind
 from ..candidates import TargetKernel
 from ..check import Verdict
@@ -224,11 +225,20 @@ def check_core_fleet(objects: Sequence[str | Path], fleet_path: Path, select: di
     for oi, obj in enumerate(objs):
         for k in chosen:
             verdicts.append(Verdict(str(obj.path), str(metas[k]["name"]), per_obj[oi][k]))
+    named = {str(metas[k]["name"]): _identity(metas[k]) for k in chosen}
     return CoreResult(
         verdicts=tuple(verdicts),
         objects=tuple(str(o.path) for o in objs),
-        kernels=tuple(dict.fromkeys(str(metas[k]["name"]) for k in chosen)),
+        kernels=tuple(named),
+        identities=tuple(named.values()),
     )
+
+
+def _identity(meta: dict[str, object]) -> KernelIdentity:
+    fields = meta.get("identity")
+    if not (isinstance(fields, list) and len(fields) == 4 and all(isinstance(f, str) for f in fields)):
+        return KernelIdentity()
+    return KernelIdentity(*fields)
 
 
 def _check_object(q: FleetQuery, obj: BpfObject, chosen: list[int], selected: set[int]) -> dict[int, list[ReloResult]]:
