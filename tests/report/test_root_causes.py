@@ -58,7 +58,7 @@ def test_a_constant_change_names_itself_and_its_values() -> None:
                         "#define FOO") for a in ("x86_64", "arm")]
     (rc,) = root_causes(DiffResult(["x86_64", "arm"], findings))
     text = "".join(t for t, _ in rc.sentence())
-    assert rc.everywhere and text.startswith("#define FOO") and "1 -> 2" in text
+    assert rc.everywhere and text.startswith("#define FOO") and "1 → 2" in text
     assert rc.affected_types() == ()
 
 

@@ -83,7 +83,7 @@ class RootCause:
         delta = size_delta(own)
         if delta is None:
             briefs = [_brief(e) for e in self.causes()] or [[(" changed", False)]]
-            out: list[Piece] = []
+            out: list[Piece] = [(":", False)] if any(e.member for e in self.causes()) else []
             for i, b in enumerate(briefs[:3]):
                 out += ([("; ", False)] if i else []) + b
             if len(briefs) > 3:
@@ -167,18 +167,20 @@ class RootCause:
 
 
 def _brief(e: MergedFinding, leading_space: bool = True) -> list[Piece]:
-    """A short clause for one change of the root itself: `orig_x0` added at 272, removed, value 1 -> 2."""
+    """A short clause for one change of the root itself: `orig_x0` added at 272, removed, value 1 → 2."""
     space = " " if leading_space else ""
     kind = str(e.kind)
+    change = f" {format_value(e.old)} → {format_value(e.new)}" if e.old is not None and e.new is not None else \
+        (f" ({e.change})" if e.change else "")
     if e.member is None:
         if kind.endswith("_added") or kind.endswith("_removed"):
             return [(f"{space}{kind.rsplit('_', 1)[1]}", False)]
-        return [(f"{space}{kind.replace('_', ' ')}" + (f" {e.change}" if e.change else ""), False)]
+        return [(f"{space}{kind.replace('_', ' ')}{change}", False)]
     lead: list[Piece] = [(space, False)] if space else []
     if kind == K.MEMBER_ADDED and isinstance(e.new, dict) and "offset" in e.new:
         return [*lead, (e.member, True), (f" added at {e.new['offset']}", False)]
-    words = kind.replace("member_", "").replace("_", " ")
-    return [*lead, (e.member, True), (f" {words}" + (f" {e.change}" if e.change else ""), False)]
+    words = kind.replace("member_", "").replace("enumerator_", "").replace("_", " ")
+    return [*lead, (e.member, True), (f" {words}{change}", False)]
 
 
 def root_causes(result: DiffResult) -> list[RootCause]:
