@@ -63,6 +63,16 @@ def vmlinux_btf() -> Path:
 
 
 @pytest.fixture(scope="session")
+def kernel_packages() -> list[Path]:
+    """Real Debian kernel packages (linux-image-*.deb) cached by scripts/kernels.sh; skips when none."""
+    directory = Path(os.environ.get("ABIGUARD_KERNELS_DIR") or test_cache_dir() / "kernels")
+    found = sorted(directory.glob("linux-image-*.deb"))
+    if not found:
+        pytest.skip(f"no kernel packages in {directory} (run scripts/kernels.sh)")
+    return found
+
+
+@pytest.fixture(scope="session")
 def linux_source() -> Path:
     """The Linux 6.1 tree from Debian's linux-source-6.1 (the parts tests need), unpacked once and cached."""
     if not LINUX_TARBALL.exists():

@@ -13,13 +13,14 @@ import io
 import lzma
 import tarfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import AbiguardError
 from ..fileio import BTF_MAGICS, ELF_MAGIC, read_file
-from ..model.target import host_target
+from ..model.target import TARGETS, Target, host_target
+from ..sources.shipped import ShippedBtf, is_module_file, is_shipped, module_btf, read_shipped
 from ..sources.shipped.ident import KernelIdentity, arch_name, from_file_name, from_release
 from .cache import Cache
 from .candidates import TargetKernel
@@ -81,7 +82,11 @@ class KernelLoader:
         if base is not None:
             data = read_file(base)
             self.base_digest = hashlib.sha256(data).hexdigest()
-            self.base = _parse(_btf_bytes(data, str(base)), str(base), None)
+            if is_shipped(data):
+                shipped = read_shipped(base, data)
+                self.base = _parse(shipped.btf, str(base), None, shipped.target)
+            else:
+                self.base = _parse(_btf_bytes(data, str(base)), str(base), None)
 
     def refs(self, sources: list[str]) -> list[KernelRef]:
         refs = [ref for src in sources for ref in self._expand(Path(src))]
@@ -90,10 +95,15 @@ class KernelLoader:
         return refs
 
     def _ref(
-        self, name: str, digest: str, raw: Callable[[], bytes], identity: KernelIdentity | None = None
+        self,
+        name: str,
+        digest: str,
+        raw: Callable[[], bytes],
+        identity: KernelIdentity | None = None,
+        target: Callable[[], Target | None] = lambda: None,
     ) -> KernelRef:
         def load() -> TargetKernel:
-            parsed = _parse(raw(), name, self.base)
+            parsed = _parse(raw(), name, self.base, target())
             split = len(self.base.graph) if self.base is not None else 0
             return TargetKernel(name, parsed.graph, parsed.strings, split)
 
@@ -106,17 +116,64 @@ class KernelLoader:
         if path.is_dir():
             found = False
             for p in sorted(q for q in path.rglob("*") if q.is_file()):
-                if _is_archive(p) or _magic(p)[:2] in BTF_MAGICS or _magic(p) == ELF_MAGIC:
+                if is_kernel_file(p):
                     found = True
                     yield from self._expand(p)
             if not found:
-                raise AbiguardError(path, "directory holds no BTF files or .btf.tar.xz archives")
+                raise AbiguardError(path, "directory holds no BTF files, kernel images or packages, or BTFHub archives")
         elif _is_archive(path):
             yield from self._archive(path)
         else:
             data = read_file(path)
             digest = hashlib.sha256(data).hexdigest()
-            yield self._ref(str(path), digest, lambda: _btf_bytes(data, str(path)), file_identity(path))
+            if is_module_file(path.name):
+                yield self._module(path, data, digest)
+            elif is_shipped(data):
+                del data  # a hundred packages must not stay in memory: the loader reads the file again
+                yield self._shipped(path, digest)
+            else:
+                yield self._ref(str(path), digest, lambda: _btf_bytes(data, str(path)), file_identity(path))
+
+    def _module(self, path: Path, data: bytes, digest: str) -> KernelRef:
+        """A module file: its split BTF on --base."""
+        if self.base is None:
+            raise AbiguardError(
+                path, "a kernel module's BTF is split BTF: give its kernel with --base (BTF, vmlinuz or .deb)"
+            )
+        return self._ref(str(path), digest, lambda: module_btf(data, str(path)), file_identity(path))
+
+    def _shipped(self, path: Path, digest: str) -> KernelRef:
+        """A package or image: its vmlinux BTF is extracted on first load and cached by the file's digest."""
+        entry_key = f"img-{digest}"
+        entry = _shipped_entry(self.cache.get(entry_key))
+        found: list[ShippedBtf] = []
+
+        def extract() -> ShippedBtf:
+            if not found:
+                found.append(read_shipped(path, read_file(path)))
+                shipped = found[0]
+                btf_digest = hashlib.sha256(shipped.btf).hexdigest()
+                self.cache.put(f"btf-{btf_digest}", shipped.btf)
+                target = shipped.target.name if shipped.target else ""
+                self.cache.put(entry_key, (btf_digest, target, astuple(shipped.identity)))
+                ref.identity = ref.identity.merged(shipped.identity)
+            return found[0]
+
+        def raw() -> bytes:
+            if entry is not None:
+                cached = self.cache.get(f"btf-{entry[0]}")
+                if isinstance(cached, bytes):
+                    return cached
+            return extract().btf
+
+        def target() -> Target | None:
+            if entry is not None:
+                return TARGETS.get(entry[1])
+            return extract().target
+
+        identity = file_identity(path) if entry is None else KernelIdentity(*entry[2]).merged(file_identity(path))
+        ref = self._ref(str(path), digest, raw, identity, target)
+        return ref
 
     def _archive(self, path: Path) -> Iterator[KernelRef]:
         data = read_file(path)
@@ -163,10 +220,31 @@ def file_identity(path: Path) -> KernelIdentity:
     return named.merged(KernelIdentity(arch=arch_name(path.parent.name)))
 
 
-def _parse(data: bytes, where: str, base: ParsedBtf | None) -> ParsedBtf:
+def _parse(data: bytes, where: str, base: ParsedBtf | None, target: Target | None = None) -> ParsedBtf:
     from ..sources.btf.reader import parse_btf
 
-    return parse_btf(data, where, base, None)
+    return parse_btf(data, where, base, target)
+
+
+def _shipped_entry(value: object) -> tuple[str, str, tuple[str, ...]] | None:
+    """A cached (BTF digest, target name, identity fields) of a package or image, if well-formed."""
+    if (
+        isinstance(value, tuple)
+        and len(value) == 3
+        and isinstance(value[0], str)
+        and isinstance(value[1], str)
+        and isinstance(value[2], tuple)
+        and len(value[2]) == len(fields(KernelIdentity))
+        and all(isinstance(v, str) for v in value[2])
+    ):
+        return value  # type: ignore[return-value]
+    return None
+
+
+def _is_kernel_file(path: Path) -> bool:
+    """Worth expanding inside a directory: BTF, ELF, a package, a kernel image or a module."""
+    magic = read_head(path)
+    return magic[:2] in BTF_MAGICS or magic[:4] == ELF_MAGIC or is_shipped(magic) or is_module_file(path.name)
 
 
 def _extract(path: Path, data: bytes) -> list[tuple[str, bytes]]:
@@ -190,10 +268,11 @@ def _extract(path: Path, data: bytes) -> list[tuple[str, bytes]]:
     return out
 
 
-def _magic(path: Path) -> bytes:
+def read_head(path: Path) -> bytes:
+    """The first bytes of a file, enough for every magic a kernel file can start with."""
     try:
         with path.open("rb") as f:
-            return f.read(4)
+            return f.read(1024)
     except OSError:
         return b""
 
@@ -229,5 +308,5 @@ def _btf_bytes(data: bytes, where: str) -> bytes:
 
 
 def is_kernel_file(path: Path) -> bool:
-    """Would a directory --kernel source take this file (BTF, ELF, or an archive of them)?"""
-    return _is_archive(path) or _magic(path)[:2] in BTF_MAGICS or _magic(path) == ELF_MAGIC
+    """Would a directory --kernel source take this file (BTF, ELF, kernel image or package, module, archive)?"""
+    return _is_archive(path) or _is_kernel_file(path)

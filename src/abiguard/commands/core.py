@@ -14,9 +14,10 @@ import click
     "kernels",
     multiple=True,
     metavar="SOURCE",
-    help="Kernel BTF: raw or ELF file, directory, or BTFHub .btf.tar.xz (repeatable; default: running kernel).",
+    help="Kernel: BTF (raw or ELF), vmlinuz, linux-image .deb, module .ko (with --base), directory, "
+    "or BTFHub .btf.tar.xz (repeatable; default: running kernel).",
 )
-@click.option("--base", type=click.Path(dir_okay=False), help="Base (vmlinux) BTF for module split BTF kernels.")
+@click.option("--base", type=click.Path(dir_okay=False), help="Base kernel (BTF, vmlinuz, .deb) of module BTF.")
 @click.option(
     "--fleet",
     "fleet_index",

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import AbiguardError
-from ..fileio import BTF_MAGICS, ELF_MAGIC, read_magic
+from ..fileio import BTF_MAGICS, ELF_MAGIC, read_file, read_magic
 from ..model import Target, TypeGraph
 from .options import SourceOptions
 
 __all__ = ["SourceOptions", "load_source"]
 
 DEFAULT_BTF = Path("/sys/kernel/btf/vmlinux")
+_MAX_KERNEL_FILE = 2 << 30  # the largest kernel packages are ~100 MB
 
 
 def load_source(spec: str | None, targets: list[Target], options: SourceOptions | None = None) -> list[TypeGraph]:
@@ -37,13 +38,34 @@ def load_source(spec: str | None, targets: list[Target], options: SourceOptions 
 
     if is_snapshot(path):
         return read_snapshot(path, targets)
-    if magic[:2] in BTF_MAGICS or magic == ELF_MAGIC:
-        from .btf.reader import read_btf_file
+    from .shipped import is_module_file, is_shipped
 
+    head = read_magic(path, 1024)
+    if magic[:2] in BTF_MAGICS or magic == ELF_MAGIC or is_shipped(head) or is_module_file(path.name):
         if len(targets) > 1:
             raise AbiguardError(path, "a BTF source describes one architecture; pass at most one --arch")
-        base = None
-        if options.base is not None:
-            base = read_btf_file(options.base, target=targets[0] if targets else None)
-        return [read_btf_file(path, base=base, target=targets[0] if targets else None)]
-    raise AbiguardError(path, "not a BTF file, ELF object, snapshot, C header, directory or kernel: source")
+        target = targets[0] if targets else None
+        base = _read_kernel_btf(options.base, None, target) if options.base is not None else None
+        return [_read_kernel_btf(path, base, target)]
+    raise AbiguardError(
+        path, "not a BTF file, ELF object, kernel image or package, snapshot, C header, directory or kernel: source"
+    )
+
+
+def _read_kernel_btf(path: Path, base: TypeGraph | None, target: Target | None) -> TypeGraph:
+    """BTF from a raw/ELF file, a kernel image or package (its vmlinux), or a module (.ko[.xz], split on base)."""
+    from .btf.reader import parse_btf, read_btf_file
+    from .shipped import is_module_file, is_shipped, module_btf, read_shipped
+
+    path = Path(path)
+    if not path.exists():
+        raise AbiguardError(path, "no such file or directory")
+    head = read_magic(path, 1024)
+    if is_module_file(path.name) and head[:4] != ELF_MAGIC:
+        return parse_btf(module_btf(read_file(path, _MAX_KERNEL_FILE), str(path)), str(path), base, target).graph
+    if not is_shipped(head):
+        return read_btf_file(path, base=base, target=target)
+    shipped = read_shipped(path, read_file(path, _MAX_KERNEL_FILE, ", too large for a kernel image or package"))
+    if target is not None and shipped.target is not None and target.name != shipped.target.name:
+        raise AbiguardError(path, f"the kernel is for {shipped.target.name}, not {target.name}")
+    return parse_btf(shipped.btf, str(path), base, target or shipped.target).graph
