@@ -15,7 +15,7 @@ from pathlib import Path
 from ..fileio import atomic_write, cache_root
 from ..fileio import code_digest as package_digest
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 
 def cache_dir() -> Path:

@@ -1,4 +1,5 @@
-"""Check BPF objects against kernels: every relocation resolved, poisoned ones tested for reachability."""
+"""Check BPF objects against kernels: every relocation resolved (poisoned ones tested for reachability) and
+every load check run."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import hashlib
 from dataclasses import dataclass, field
 
 from .cache import Cache, code_digest
+from .findings import LoadFinding, Outcome
 from .kernels import KernelRef
+from .load import load_findings, ref_names
 from .objfile import BpfObject
 from .reach import patched_code, reachable
 from .resolve import ReloResult, ResolveContext, Status, resolve_relo
@@ -19,10 +22,24 @@ class Verdict:
     obj: str
     kernel: str
     results: list[ReloResult] = field(default_factory=list)
+    load: list[LoadFinding] = field(default_factory=list)
+    names: dict[tuple[str, int], str] = field(default_factory=dict)  # this kernel's names for numbered refs
+
+    @property
+    def relocates(self) -> bool:
+        return not any(r.failed for r in self.results)
 
     @property
     def ok(self) -> bool:
-        return not any(r.failed for r in self.results)
+        """Nothing proves the object cannot load on this kernel (it may still be 'unknown')."""
+        return self.relocates and not any(f.outcome == Outcome.FAILS for f in self.load)
+
+    @property
+    def status(self) -> str:
+        """loads / fails / unknown."""
+        if not self.ok:
+            return "fails"
+        return "unknown" if self.load else "loads"
 
     @property
     def failures(self) -> list[ReloResult]:
@@ -34,10 +51,18 @@ def check_object(obj: BpfObject, kernel: KernelRef, cache: Cache | None = None) 
     cache = cache or Cache(enabled=False)
     key = "res-" + hashlib.sha256(f"{code_digest()}:{obj.digest}:{kernel.digest}".encode()).hexdigest()
     cached = cache.get(key)
-    if isinstance(cached, list) and all(isinstance(r, ReloResult) for r in cached):
-        return Verdict(str(obj.path), kernel.name, cached)
+    if (
+        isinstance(cached, tuple)
+        and len(cached) == 3
+        and all(isinstance(r, ReloResult) for r in cached[0])
+        and all(isinstance(f, LoadFinding) for f in cached[1])
+        and isinstance(cached[2], dict)
+    ):
+        return Verdict(str(obj.path), kernel.name, list(cached[0]), list(cached[1]), dict(cached[2]))
     verdict = resolve_object(obj, kernel)
-    cache.put(key, verdict.results)
+    verdict.load = load_findings(obj, kernel.load())
+    verdict.names = ref_names(obj, kernel.load())
+    cache.put(key, (verdict.results, verdict.load, verdict.names))
     return verdict
 
 

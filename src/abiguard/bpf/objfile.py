@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import io
-from dataclasses import dataclass
+import struct
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AbiguardError
 from ..model import Kind, TypeGraph
 from .btf_ext import BtfExt, ExtSection, LineInfo, parse_btf_ext
+from .elfparts import ElfParts, read_parts
 from .insn import Code
 
 _MAX_OBJECT = 512 << 20
@@ -23,6 +25,21 @@ class BpfObject:
     code: dict[str, Code]  # section name -> instructions
     big_endian: bool
     digest: str  # sha256 of the file: the object's identity in the results cache
+    parts: ElfParts = field(default_factory=ElfParts)
+    memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)  # per-object analyses
+
+    def program_code(self, section: str) -> Code:
+        """Instructions of any executable section (not only those with .BTF.ext records)."""
+        return self.code.get(section) or Code(self.parts.programs.get(section, b""), self.big_endian)
+
+    def line_in(self, section: str, insn_off: int) -> LineInfo | None:
+        """The source line of an instruction in any section; None without line info."""
+        sec = self.ext.sections.get(section)
+        return None if sec is None else self.line_at(sec, insn_off)
+
+    def func_in(self, section: str, insn_off: int) -> str:
+        sec = self.ext.sections.get(section)
+        return "" if sec is None else self.func_at(sec, insn_off)
 
     def func_at(self, sec: ExtSection, insn_off: int) -> str:
         """Name of the BPF function (from func_info) whose body holds this instruction."""
@@ -78,13 +95,20 @@ def read_object(path: Path) -> BpfObject:
             if sec is None or sec["sh_type"] != "SHT_PROGBITS":
                 raise AbiguardError(path, f".BTF.ext refers to section '{name}', which the object does not have")
             code[name] = Code(_section_bytes(path, sec, raw), big)
+        for sec in sections.values():
+            if sec["sh_type"] in ("SHT_PROGBITS", "SHT_REL"):
+                _section_bytes(path, sec, raw)
+        try:
+            parts = read_parts(elf, raw)
+        except (ValueError, KeyError, IndexError, struct.error) as e:
+            raise AbiguardError(path, f"malformed symbol or relocation table: {e}") from None
     except ELFError as e:
         raise AbiguardError(path, f"malformed ELF: {e}") from None
     for s in ext.sections.values():
         for fi in s.func_info:
             if parsed.graph[fi.type_id].kind != Kind.FUNC:
                 raise AbiguardError(path, f"func_info in '{s.name}' names type [{fi.type_id}], not a FUNC")
-    return BpfObject(path, parsed.graph, ext, code, big, hashlib.sha256(raw).hexdigest())
+    return BpfObject(path, parsed.graph, ext, code, big, hashlib.sha256(raw).hexdigest(), parts)
 
 
 def _section_bytes(path: Path, sec: object, raw: bytes) -> bytes:

@@ -25,7 +25,7 @@ class CoreResult:
 
     @property
     def ok(self) -> bool:
-        """Does every object relocate on every kernel?"""
+        """Does nothing prove that some object fails on some kernel?"""
         return all(v.ok for v in self.verdicts)
 
 
@@ -49,6 +49,7 @@ def check_core(
         by_kernel.append([check_object(obj, k, cache) for obj in objs])
         k.unload()
     verdicts = tuple(by_kernel[ki][oi] for oi in range(len(objs)) for ki in range(len(targets)))
+    _name_refs(verdicts)
     named = {k.name: k.identity for k in targets}
     return CoreResult(
         verdicts=verdicts,
@@ -56,3 +57,18 @@ def check_core(
         kernels=tuple(named),
         identities=tuple(named.values()),
     )
+
+
+def _name_refs(verdicts: Sequence[Verdict]) -> None:
+    """Name helpers and map types a kernel lacks (so cannot name) from the other kernels of the run."""
+    book: dict[tuple[str, int], str] = {}
+    for v in verdicts:
+        book.update(v.names)
+    for v in verdicts:
+        v.load = [
+            f.named(book[(f.ref.enum, f.ref.value)])
+            if f.ref is not None and (f.ref.enum, f.ref.value) in book and f.ref.unnamed in f.summary
+            and f.ref.label(book[(f.ref.enum, f.ref.value)]) not in f.summary
+            else f
+            for f in v.load
+        ]
