@@ -24,6 +24,7 @@ class Verdict:
     results: list[ReloResult] = field(default_factory=list)
     load: list[LoadFinding] = field(default_factory=list)
     names: dict[tuple[str, int], str] = field(default_factory=dict)  # this kernel's names for numbered refs
+    load_checked: bool = False  # False where only relocations were resolved (a fleet index holds no more)
 
     @property
     def relocates(self) -> bool:
@@ -36,9 +37,11 @@ class Verdict:
 
     @property
     def status(self) -> str:
-        """loads / fails / unknown."""
+        """loads / fails / unknown, or `relocates` when only the relocations were checked."""
         if not self.ok:
             return "fails"
+        if not self.load_checked:
+            return "relocates"
         return "unknown" if self.load else "loads"
 
     @property
@@ -58,10 +61,11 @@ def check_object(obj: BpfObject, kernel: KernelRef, cache: Cache | None = None) 
         and all(isinstance(f, LoadFinding) for f in cached[1])
         and isinstance(cached[2], dict)
     ):
-        return Verdict(str(obj.path), kernel.name, list(cached[0]), list(cached[1]), dict(cached[2]))
+        return Verdict(str(obj.path), kernel.name, list(cached[0]), list(cached[1]), dict(cached[2]), True)
     verdict = resolve_object(obj, kernel)
     verdict.load = load_findings(obj, kernel.load())
     verdict.names = ref_names(obj, kernel.load())
+    verdict.load_checked = True
     cache.put(key, (verdict.results, verdict.load, verdict.names))
     return verdict
 

@@ -67,6 +67,6 @@ def check_program_types(obj: BpfObject, progs: list[Program], facts: KernelFacts
             elif wanted in values:
                 continue
             else:
-                outcome, message = Outcome.FAILS, f"{wanted} is not in this kernel's {what}"
+                outcome, message = Outcome.FAILS, f"not in this kernel's {what}"
             out.append(LoadFinding(Check.PROGRAM, outcome, p.section, wanted, message, None, p.name, line))
     return out

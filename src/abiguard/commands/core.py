@@ -40,9 +40,12 @@ def core(
     no_cache: bool,
     output: str | None,
 ) -> int:
-    """Resolve PROG.bpf.o CO-RE relocations offline against kernel BTFs, as libbpf would.
+    """Will PROG.bpf.o load on those kernels? Offline, from kernel BTF: CO-RE relocations as libbpf resolves
+    them, helpers, kfuncs and ksyms, program and attach types, attach targets, maps, global data, context layouts.
 
-    Exit codes: 0 every object relocates on every kernel, 1 some do not, 2 error.
+    Verdict per object and kernel: loads, fails, or unknown (BTF cannot decide). Kernels with the same
+    verdict are grouped. Exit codes: 0 nothing fails (some may be unknown), 1 some object fails on some kernel,
+    2 error.
     """
     from ..bpf.run import check_core
     from ..report.bpf import RENDERERS
@@ -58,6 +61,6 @@ def core(
         raise click.UsageError("--select needs --fleet")
     else:
         result = check_core(objects, kernels, Path(base) if base else None, use_cache=not no_cache)
-    text = RENDERERS[fmt](list(result.verdicts), list(result.objects), list(result.kernels), verbose)
+    text = RENDERERS[fmt](result, verbose)
     write_output(text, Path(output) if output else None)
     return 0 if result.ok else 1

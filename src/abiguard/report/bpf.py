@@ -1,4 +1,4 @@
-"""Render `abiguard core` verdicts: a kernel x object matrix, then every failing relocation in C terms."""
+"""Render `abiguard core` verdicts: per object, kernels grouped by verdict with every reason in C terms."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import json
 from collections.abc import Sequence
 from pathlib import PurePath
 
-from ..bpf.check import Verdict
+from ..bpf.findings import LoadFinding
 from ..bpf.resolve import ReloResult, Status
+from ..bpf.run import CoreResult
+from .fleet import finding_json, group_verdicts, kernel_labels, span, traits
 
 
 def _short(names: Sequence[str]) -> dict[str, str]:
@@ -65,37 +67,69 @@ def _detail_lines(r: ReloResult, indent: str = "    ") -> list[str]:
     return out
 
 
-def render_text(verdicts: list[Verdict], objects: list[str], kernels: list[str], verbose: bool = False) -> str:
-    onames, knames = _short(objects), _short(kernels)
-    by = {(v.obj, v.kernel): v for v in verdicts}
-    width = max([len("kernel"), *(len(knames[k]) for k in kernels)])
-    cols = [max(len(onames[o]), 5) for o in objects]
-    lines = [f"CO-RE check: {len(objects)} object(s) x {len(kernels)} kernel(s)", ""]
-    lines.append("  ".join(["kernel".ljust(width), *(onames[o].ljust(c) for o, c in zip(objects, cols, strict=True))]))
-    for k in kernels:
-        cells = ["ok" if by[(o, k)].ok else "FAILS" for o in objects]
-        lines.append("  ".join([knames[k].ljust(width), *(c.ljust(w) for c, w in zip(cells, cols, strict=True))]))
-    for o in objects:
+def _finding_lines(f: LoadFinding, indent: str = "      ") -> list[str]:
+    out = [f"{indent}at {f.where()}"]
+    if f.source():
+        out.append(f"{indent}source {f.source()}")
+    return out
+
+
+def render_text(result: CoreResult, verbose: bool = False) -> str:
+    verdicts, objects, kernels = list(result.verdicts), list(result.objects), list(result.kernels)
+    onames, labels = _short(objects), kernel_labels(kernels, result.identities)
+    lines = [f"Load check: {len(objects)} object(s) x {len(kernels)} kernel(s)"]
+    if len(kernels) <= 12:
+        width = max([len("kernel"), *(len(labels[k]) for k in kernels)])
+        cols = [max(len(onames[o]), 7) for o in objects]
+        by = {(v.obj, v.kernel): v for v in verdicts}
+        head = ["kernel".ljust(width), *(onames[o].ljust(c) for o, c in zip(objects, cols, strict=True))]
+        lines += ["", "  ".join(head)]
         for k in kernels:
-            v = by[(o, k)]
-            shown = v.results if verbose else v.failures
-            if not shown:
+            cells = [_CELL[by[(o, k)].status] for o in objects]
+            lines.append("  ".join([labels[k].ljust(width), *(c.ljust(w) for c, w in zip(cells, cols, strict=True))]))
+    for o in objects:
+        mine = [v for v in verdicts if v.obj == o]
+        groups = group_verdicts(mine, labels)
+        counts = ", ".join(f"{g.status} on {span(g.kernels)} ({traits(g.kernels, labels, result.identities, kernels)})"
+                           for g in groups if g.status != "loads")
+        loads = sum(len(g.kernels) for g in groups if g.status == "loads")
+        lines += ["", f"{onames[o]}: loads on {loads} of {len(mine)} kernel(s)" + (f"; {counts}" if counts else "")]
+        for g in groups:
+            if g.status in ("loads", "relocates"):
                 continue
-            lines.append("")
-            nfail = len(v.failures)
-            head = f"{onames[o]} on {knames[k]}: "
-            head += f"{nfail} failing relocation(s)" if nfail else f"ok ({len(v.results)} relocation(s))"
-            lines.append(head)
-            for r in shown:
-                if r.failed or r.status != Status.OK:
-                    lines.extend(_detail_lines(r))
-                else:
+            who = traits(g.kernels, labels, result.identities, kernels)
+            lines.append(f"  {g.status} on {span(g.kernels)} ({who}):")
+            for r in g.sample.failures:
+                lines.extend("  " + x for x in _detail_lines(r))
+            for f in g.sample.load:
+                lines.append(f"    {f.outcome.value}: {f.summary}")
+                lines.extend(_finding_lines(f))
+        if verbose:
+            for v in mine:
+                ok = [r for r in v.results if not r.failed]
+                if not ok:
+                    continue
+                lines.append(f"  relocations on {labels[v.kernel]}:")
+                for r in ok:
+                    if r.status != Status.OK:
+                        lines.extend("  " + x for x in _detail_lines(r))
+                        continue
                     tgt = f" -> {r.target}" if r.target else ""
-                    lines.append(f"  {_where(r)}: {_value_text(r)}  [{r.local_spec or r.local_type}{tgt}]")
-    total = sum(1 for v in verdicts if not v.ok)
+                    lines.append(f"    {_where(r)}: {_value_text(r)}  [{r.local_spec or r.local_type}{tgt}]")
+    fails = sum(1 for v in verdicts if v.status == "fails")
+    unknown = sum(1 for v in verdicts if v.status == "unknown")
+    relocates = sum(1 for v in verdicts if v.status == "relocates")
     lines.append("")
-    lines.append("all objects relocate on all kernels" if not total else f"{total} object/kernel pair(s) fail")
+    if relocates and not fails:
+        lines.append(f"{relocates} object/kernel pair(s) relocate (load checks not run), {unknown} unknown")
+    elif not fails and not unknown:
+        lines.append("every object loads on every kernel")
+    else:
+        lines.append(f"{fails} object/kernel pair(s) fail, {unknown} unknown, of {len(verdicts)}")
     return "\n".join(lines) + "\n"
+
+
+_CELL = {"loads": "loads", "fails": "FAILS", "unknown": "unknown", "relocates": "relocates"}
 
 
 def _relo_json(r: ReloResult) -> dict[str, object]:
@@ -125,17 +159,38 @@ def _relo_json(r: ReloResult) -> dict[str, object]:
     }
 
 
-def render_json(verdicts: list[Verdict], objects: list[str], kernels: list[str], verbose: bool = False) -> str:
+def render_json(result: CoreResult, verbose: bool = False) -> str:
+    verdicts, objects, kernels = list(result.verdicts), list(result.objects), list(result.kernels)
+    labels = kernel_labels(kernels, result.identities)
+    idents = dict(zip(kernels, result.identities, strict=False))
     doc = {
         "objects": objects,
-        "kernels": kernels,
+        "kernels": [
+            {"source": k, "label": labels[k], **({} if k not in idents else {
+                "release": idents[k].release, "arch": idents[k].arch, "flavour": idents[k].flavour,
+                "version": idents[k].version})}
+            for k in kernels
+        ],
         "ok": all(v.ok for v in verdicts),
+        "groups": [
+            {
+                "object": o,
+                "status": g.status,
+                "kernels": [k for k in kernels if labels[k] in g.kernels],
+                "span": span(g.kernels),
+                "reasons": list(g.reasons),
+            }
+            for o in objects
+            for g in group_verdicts([v for v in verdicts if v.obj == o], labels)
+        ],
         "matrix": [
             {
                 "object": v.obj,
                 "kernel": v.kernel,
+                "status": v.status,
                 "ok": v.ok,
                 "relocations": [_relo_json(r) for r in (v.results if verbose else v.failures)],
+                "load": [finding_json(f) for f in v.load],
             }
             for v in verdicts
         ],
@@ -147,20 +202,34 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(verdicts: list[Verdict], objects: list[str], kernels: list[str], verbose: bool = False) -> str:
-    onames, knames = _short(objects), _short(kernels)
-    by = {(v.obj, v.kernel): v for v in verdicts}
-    lines = ["# CO-RE relocation check", ""]
-    lines.append("| kernel | " + " | ".join(f"`{_md(onames[o])}`" for o in objects) + " |")
-    lines.append("|---|" + "---|" * len(objects))
-    for k in kernels:
-        cells = ["ok" if by[(o, k)].ok else "**fails**" for o in objects]
-        lines.append(f"| `{_md(knames[k])}` | " + " | ".join(cells) + " |")
+def render_markdown(result: CoreResult, verbose: bool = False) -> str:
+    verdicts, objects, kernels = list(result.verdicts), list(result.objects), list(result.kernels)
+    onames, labels = _short(objects), kernel_labels(kernels, result.identities)
+    lines = ["# BPF load check", ""]
+    lines.append("| object | kernels | verdict | why |")
+    lines.append("|---|---|---|---|")
+    for o in objects:
+        for g in group_verdicts([v for v in verdicts if v.obj == o], labels):
+            verdict = "**fails**" if g.status == "fails" else g.status
+            who = f"{_md(span(g.kernels))} ({_md(traits(g.kernels, labels, result.identities, kernels))})"
+            why = "<br>".join(_md(r) for r in g.reasons) or "-"
+            lines.append(f"| `{_md(onames[o])}` | {who} | {verdict} | {why} |")
     for v in verdicts:
         shown = v.results if verbose else v.failures
+        if not shown and not v.load:
+            continue
+        lines += ["", f"## `{_md(onames[v.obj])}` on `{_md(labels[v.kernel])}`: {v.status}", ""]
+        if v.load:
+            lines.append("| check | outcome | where | what | source |")
+            lines.append("|---|---|---|---|---|")
+            for f in v.load:
+                lines.append(
+                    f"| {f.check.value} | {f.outcome.value} | {_md(f.where())} | {_md(f.subject)}: {_md(f.message)} "
+                    f"| {_md(f.source())} |"
+                )
+            lines.append("")
         if not shown:
             continue
-        lines += ["", f"## `{_md(onames[v.obj])}` on `{_md(knames[v.kernel])}`", ""]
         lines.append("| insn | section | kind | access | local type | status | why / value |")
         lines.append("|---|---|---|---|---|---|---|")
         for r in shown:
