@@ -283,4 +283,6 @@ int on_sample(struct bpf_perf_event_data *ctx)
                      " unsigned long long addr; } *keep;", name="kern", cflags=["-O0"])
     _rc, doc = core_json(obj, "--kernel", kern, "--no-cache")
     (f,) = [f for f in _load(doc, "kern")[1] if f["check"] == "context layout"]
-    assert f["message"] == "reads bytes 160..167 of struct bpf_perf_event_data (meant `addr`): no member there on this kernel"
+    assert f["message"] == (
+        "reads bytes 160..167 of struct bpf_perf_event_data (meant `addr`): no member there on this kernel"
+    )
