@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import json
 import os
@@ -95,3 +96,62 @@ def relos(doc: dict, kernel: str | None = None) -> list[dict]:
         if kernel is None or kernel in cell["kernel"]:
             out.extend(cell["relocations"])
     return out
+
+
+# Compressed payload magics in a bzImage, with the CLI that decompresses each (an oracle-side tool, not ours).
+_PAYLOADS = (
+    (b"\x02\x21\x4c\x18", "lz4"), (b"\x28\xb5\x2f\xfd", "zstd"), (b"\xfd7zXZ\x00", "xz"), (b"\x1f\x8b\x08", "gzip"),
+)
+
+
+def _extract_btf(deb: Path, out: Path) -> None:
+    """The .BTF of a Debian kernel package's vmlinuz, extracted with dpkg-deb, the decompressor CLI and objcopy."""
+    work = out.with_suffix(".work")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    subprocess.run([require_tool("dpkg-deb"), "-x", str(deb), str(work)], check=True)
+    (image,) = sorted(work.glob("boot/vmlinuz-*"))
+    data = image.read_bytes()
+    for magic, tool in _PAYLOADS:
+        pos = data.find(magic)
+        if pos < 0 or shutil.which(tool) is None:
+            continue
+        proc = subprocess.run([tool, "-dc"], input=data[pos:], capture_output=True)
+        if proc.stdout[:4] == b"\x7fELF":
+            (work / "vmlinux").write_bytes(proc.stdout)
+            subprocess.run([require_tool("llvm-objcopy"), f"--dump-section=.BTF={out}", str(work / "vmlinux"),
+                            str(work / "discard")], check=True, capture_output=True)
+            break
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def debian_61() -> tuple[Path, Path]:
+    """(what to pass to --kernel, its raw BTF for bpftool) for a Debian 6.1 amd64 kernel package (scripts/kernels.sh).
+
+    The package itself is passed when abiguard reads packages; otherwise the BTF extracted here.
+    """
+    from conftest import test_cache_dir
+
+    from abiguard.bpf.kernels import load_kernels
+    from abiguard.errors import AbiguardError
+
+    kernels = test_cache_dir() / "kernels"
+    debs = sorted(kernels.glob("linux-image-6.1.*-amd64*_amd64.deb"))
+    if not debs:
+        pytest.skip("no Debian 6.1 amd64 kernel package cached (run scripts/kernels.sh)")
+    deb = debs[-1]
+    extracted = test_cache_dir() / "kernel-btf"  # not beside the packages: a directory of kernels stays one
+    extracted.mkdir(exist_ok=True)
+    btf = extracted / (deb.name.removesuffix(".deb") + ".btf")
+    with (extracted / "extract.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not btf.exists():
+            _extract_btf(deb, btf)
+    if not btf.exists():
+        pytest.skip(f"cannot extract the BTF of {deb.name} on this machine")
+    try:
+        load_kernels([str(deb)])[0].load()
+        return deb, btf
+    except AbiguardError:
+        return btf, btf
