@@ -34,8 +34,10 @@ def check_core(
     kernels: Sequence[str | Path] = (),
     base: Path | None = None,
     use_cache: bool = True,
+    load_checks: bool = True,
 ) -> CoreResult:
-    """Resolve every object's CO-RE relocations on every kernel (the running kernel when none given)."""
+    """Check every object on every kernel (the running kernel when none given): CO-RE relocations and,
+    with `load_checks`, everything else that decides whether it loads."""
     sources = [str(k) for k in kernels]
     if not sources:
         if not DEFAULT_KERNEL.exists():
@@ -46,7 +48,7 @@ def check_core(
     targets = load_kernels(sources, base, cache)
     by_kernel = []
     for k in targets:
-        by_kernel.append([check_object(obj, k, cache) for obj in objs])
+        by_kernel.append([check_object(obj, k, cache, load_checks) for obj in objs])
         k.unload()
     verdicts = tuple(by_kernel[ki][oi] for oi in range(len(objs)) for ki in range(len(targets)))
     _name_refs(verdicts)

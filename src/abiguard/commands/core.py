@@ -1,4 +1,4 @@
-"""`abiguard core`: will these BPF objects' CO-RE relocations resolve on those kernels?"""
+"""`abiguard core`: will these BPF objects load on those kernels?"""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ import click
     help="Check against every kernel of this index (abiguard fleet build) instead of --kernel.",
 )
 @click.option("--select", metavar="KEY=GLOB,...", help="With --fleet: only kernels whose distro/arch/release match.")
+@click.option(
+    "--relocations-only",
+    is_flag=True,
+    help="Only resolve CO-RE relocations (what --fleet indexes hold); skip the other load checks.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Also show the value every successful relocation produces.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the cache (archives, results).")
@@ -35,6 +40,7 @@ def core(
     base: str | None,
     fleet_index: str | None,
     select: str | None,
+    relocations_only: bool,
     fmt: str,
     verbose: bool,
     no_cache: bool,
@@ -60,7 +66,9 @@ def core(
     elif select:
         raise click.UsageError("--select needs --fleet")
     else:
-        result = check_core(objects, kernels, Path(base) if base else None, use_cache=not no_cache)
+        result = check_core(
+            objects, kernels, Path(base) if base else None, use_cache=not no_cache, load_checks=not relocations_only
+        )
     text = RENDERERS[fmt](result, verbose)
     write_output(text, Path(output) if output else None)
     return 0 if result.ok else 1
