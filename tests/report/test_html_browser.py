@@ -19,7 +19,8 @@ from abiguard.sources import SourceOptions, load_source
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "user_pt_regs-2022"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-dev-shm-usage"]  # containers often have a tiny /dev/shm
 
 
 def _chromium() -> str:

@@ -49,4 +49,7 @@ def test_cli_sarif_for_the_bundled_example_is_valid(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     log = json.loads(out.read_text())
     assert _errors(log) == []
-    assert {r["level"] for r in log["runs"][0]["results"]} == {"error"}
+    results = log["runs"][0]["results"]
+    assert {r["level"] for r in results} == {"error"}
+    # Results of one change on both arches carry the root-cause id the JSON report gives them.
+    assert len({r["properties"]["root_cause"] for r in results}) == 1

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from ..compare.findings import DiffResult, Severity
 from ..compare.kinds import ChangeKind
+from ..compare.root_cause import root_cause_ids
 from .grouping import MergedFinding, chain_text, merge_findings
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -30,7 +31,8 @@ def render(result: DiffResult, color: bool = False) -> str:
     kinds = sorted({m.kind for m in merged})
     rule_index = {k: i for i, k in enumerate(kinds)}
     rules = [_rule(k, merged) for k in kinds]
-    results = [_result(m, rule_index[m.kind]) for m in merged]
+    ids = root_cause_ids(result.findings)
+    results = [_result(m, rule_index[m.kind], ids[(m.arches[0], m.root)]) for m in merged]
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "abiguard", "version": _version(),
                             "rules": rules}},
@@ -66,7 +68,7 @@ def _rule(kind: ChangeKind, merged: list[MergedFinding]) -> dict[str, Any]:
     }
 
 
-def _result(m: MergedFinding, index: int) -> dict[str, Any]:
+def _result(m: MergedFinding, index: int, root_cause: str) -> dict[str, Any]:
     text = f"{m.target}: {m.message or m.kind}" + (f" ({m.change})" if m.change else "")
     text += f" [{m.arch_label()}]"
     if len(m.chain) > 1:
@@ -81,7 +83,7 @@ def _result(m: MergedFinding, index: int) -> dict[str, Any]:
             (m.root, m.kind, m.type, m.member or "", ",".join(m.arches)))},
         "properties": {
             "severity": m.severity.label, "arches": list(m.arches), "type": m.type, "member": m.member,
-            "old": m.old, "new": m.new, "root": m.root, "chain": list(m.chain),
+            "old": m.old, "new": m.new, "root": m.root, "chain": list(m.chain), "root_cause": root_cause,
         },
     }
     if m.waived_by is not None:
