@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .errors import AbiguardError
+from .errors import AbiguardError, UnknownName
 
 # Subcommands live in their own modules and import heavy readers lazily, so start-up stays fast.
 _COMMANDS = {
@@ -18,6 +18,8 @@ _COMMANDS = {
     "snapshot": "abiguard.commands.snapshot:snapshot",
     "fleet": "abiguard.commands.fleet:fleet",
 }
+# The option that names each kind of thing the API reports as unknown (errors.UnknownName.what).
+_OPTION_OF = {"architecture": "--arch", "type": "--type", "format": "--format"}
 # Listed in --help without importing each command module.
 _SUMMARIES = {
     "layout": "Show a type's memory layout (pahole-style) per architecture.",
@@ -66,6 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     except AbiguardError as e:
         if debug:
             raise
+        if isinstance(e, UnknownName) and e.where is None and e.what in _OPTION_OF:
+            e = AbiguardError(_OPTION_OF[e.what], e.message)
         click.echo(f"abiguard: error: {e}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:

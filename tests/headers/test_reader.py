@@ -11,7 +11,7 @@ import pytest
 from abiguard.errors import AbiguardError
 from abiguard.model import TypeGraph
 from abiguard.model.target import TARGETS, host_target, parse_arch_list
-from abiguard.model.types import IntEncoding, Kind
+from abiguard.model.types import ENUM_KINDS, IntEncoding, Kind
 from abiguard.sources import SourceOptions, load_source
 from abiguard.sources.clang.headers import merge_units, parse_unit, read_headers
 
@@ -106,7 +106,7 @@ def test_enums(layout_graphs: dict[str, TypeGraph]) -> None:
     assert [e.value for e in big.enumerators] == [1 << 32, (1 << 64) - 1]
     s64 = g[g.resolve("enum abg_s64")]
     assert s64.kind == Kind.ENUM64 and s64.signed and s64.enumerators[0].value == -(1 << 32)
-    anon = [g[i] for i in g.ids() if g[i].is_enum and not g[i].name]
+    anon = [g[i] for i in g.ids() if g[i].kind in ENUM_KINDS and not g[i].name]
     assert any(e.name == "ABG_ANON_X" and e.value == 42 for t in anon for e in t.enumerators)
     te = g[g.resolve("abg_enum_t")]
     assert te.kind == Kind.TYPEDEF and g[te.ref].kind == Kind.ENUM and not g[te.ref].name

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abiguard.compare.findings import DiffResult, Finding, Severity
-from abiguard.report.grouping import group_by_root, merge_findings, sort_arches
+from abiguard.model.target import sort_arches
+from abiguard.report.grouping import group_by_root, merge_findings
 
 from .conftest import ARCHES, CHAIN
 

@@ -14,6 +14,7 @@ import click
 from ..errors import AbiguardError
 from ..fileio import atomic_write
 from ..model import TypeGraph, parse_arch_list
+from ..model.diagnostics import arch_label, notes_by_arch
 from ..sources import SourceOptions, load_source
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -89,16 +90,8 @@ def load_graphs(spec: str | None, arch: tuple[str, ...], opts: SourceOptions) ->
 
 def report_diagnostics(graphs: list[TypeGraph]) -> None:
     """Print what readers survived (skipped headers, parse failures) as warnings, once across arches."""
-    arches_of: dict[tuple[str, str], list[str]] = {}
-    for graph in graphs:
-        arch = graph.target.name
-        for diag in graph.diagnostics:
-            key = (diag.location, diag.message.removeprefix(f"{arch}: "))
-            arches = arches_of.setdefault(key, [])
-            if arch not in arches:
-                arches.append(arch)
-    for (location, message), arches in arches_of.items():
-        where = "" if len(graphs) == 1 else ("all arches: " if len(arches) == len(graphs) else f"{', '.join(arches)}: ")
+    for (location, message), arches in notes_by_arch(graphs).items():
+        where = "" if len(graphs) == 1 else f"{arch_label(arches, len(graphs))}: "
         click.echo(f"abiguard: warning: {location}: {where}{message}", err=True)
 
 

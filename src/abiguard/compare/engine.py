@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ..errors import AbiguardError
+from ..errors import AbiguardError, UnknownName
 from ..gc_pause import gc_paused
-from ..model import ALL_ARCHES, COMPOSITE_KINDS, ENUM_KINDS, Kind, TypeGraph
+from ..model import COMPOSITE_KINDS, ENUM_KINDS, Kind, TypeGraph
+from ..model.diagnostics import arch_label, notes_by_arch
+from ..model.target import arch_sort_key
 from . import rules
 from .changes import Change, TypeDiff, diff_composite, diff_constants, diff_pair
 from .findings import DiffResult, Finding, Severity
@@ -337,30 +339,18 @@ def _constant_message(c: Change) -> str:
 def _diagnostics(old: list[TypeGraph], new: list[TypeGraph]) -> list[str]:
     """Readers' diagnostics, once each: a header failing in both versions is one line, not two, and
     one failing on several arches is one line naming them ("all arches" when it is every one)."""
-    order = {name: i for i, name in enumerate(ALL_ARCHES)}
-    arches_of: dict[tuple[str, str], dict[str, set[str]]] = {}
-    every: set[str] = set()
+    sides_of: dict[tuple[str, str], dict[str, list[str]]] = {}
     for side, graphs in (("OLD", old), ("NEW", new)):
-        for g in graphs:
-            arch = g.target.name
-            every.add(arch)
-            for d in g.diagnostics:
-                where, message = d.location, d.message.removeprefix(f"{arch}: ")
-                if g.source:  # the same note about both versions names each one's source: say it once
-                    where, message = where.replace(g.source, "source"), message.replace(g.source, "source")
-                arches_of.setdefault((where, message), {}).setdefault(side, set()).add(arch)
-
-    def label(arches: set[str]) -> str:
-        if len(arches) == len(every) > 1:
-            return "all arches"
-        return ", ".join(sorted(arches, key=lambda a: (order.get(a, len(order)), a)))
-
+        for key, arches in notes_by_arch(graphs, anonymous_source=True).items():
+            sides_of.setdefault(key, {})[side] = sorted(arches)
+    total = len({g.target.name for g in (*old, *new)})
     lines = []
-    for (where, message), sides in sorted(arches_of.items()):
+    for (where, message), sides in sorted(sides_of.items()):
         if sides.get("OLD") == sides.get("NEW"):
-            lines.append(f"{where}: {label(sides['NEW'])}: {message}")
+            lines.append(f"{where}: {arch_label(sides['NEW'], total)}: {message}")
         else:
-            lines += [f"{side} {where}: {label(sides[side])}: {message}" for side in ("OLD", "NEW") if side in sides]
+            lines += [f"{side} {where}: {arch_label(sides[side], total)}: {message}"
+                      for side in ("OLD", "NEW") if side in sides]
     return lines
 
 
@@ -372,11 +362,10 @@ def run_diff(old: list[TypeGraph], new: list[TypeGraph], roots: Sequence[str] = 
     common = [a for a in old_by if a in new_by]
     if not common and len(old) == 1 and len(new) == 1:
         raise AbiguardError(new[0].source, f"describes {new[0].target.name}, but OLD "
-                            f"({old[0].source}) describes {old[0].target.name}: pass --arch to read both as one")
+                            f"({old[0].source}) describes {old[0].target.name}: read both for one architecture")
     if not common:
         raise AbiguardError(new[0].source if new else None, "OLD and NEW share no architecture")
-    order = {name: i for i, name in enumerate(ALL_ARCHES)}
-    common.sort(key=lambda a: (order.get(a, len(order)), a))
+    common.sort(key=arch_sort_key)
     result = DiffResult(arches=common)
     result.errors += _diagnostics(old, new)
     missing = [a for a in dict.fromkeys([*old_by, *new_by]) if a not in common]
@@ -393,7 +382,7 @@ def run_diff(old: list[TypeGraph], new: list[TypeGraph], roots: Sequence[str] = 
         found |= comparison.roots_found
     unknown = [r for r in roots if r not in found]
     if unknown:
-        raise AbiguardError("--type", f"no type or constant {', '.join(map(repr, unknown))} in OLD or NEW")
+        raise UnknownName("type", f"no type or constant {', '.join(map(repr, unknown))} in OLD or NEW")
     if waivers is not None:
         findings, notes = waivers.apply(findings)
         result.errors += notes

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ..model import COMPOSITE_KINDS, ENUM_KINDS, Kind
+from ..model import ENUM_KINDS, Kind
 from .shape import GraphView
 
 _KEYWORD = {Kind.STRUCT: "struct", Kind.UNION: "union", Kind.ENUM: "enum", Kind.ENUM64: "enum"}
@@ -204,8 +204,3 @@ def _match_anonymous_enums(old: GraphView, new: GraphView, result: Matching) -> 
             label = new.types[nid].enumerators[0].name
             result.added.append((TypeKey("enum", label, anon_enum=True), nid))
 
-
-def is_tracked_composite(view: GraphView, tid: int) -> bool:
-    """A struct/union with a name of its own or from a typedef."""
-    t = view.graph[tid]
-    return t.kind in COMPOSITE_KINDS and (bool(t.name) or tid in view.typedef_names())

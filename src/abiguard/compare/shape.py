@@ -35,14 +35,6 @@ class FlatMember:
     unions: tuple[bool, ...]  # for each level of `chain`: is that aggregate a union
     index: int  # declaration order
 
-    @property
-    def container(self) -> tuple[str, ...]:
-        return self.chain
-
-    @property
-    def in_union(self) -> bool:
-        return self.unions[-1]
-
     def coexists(self, other: FlatMember) -> bool:
         """Both can hold values at once: their innermost common aggregate is a struct, not a union."""
         k = 0

@@ -51,10 +51,6 @@ class Reach:
     user: int
     path: tuple[Use, ...]
 
-    @property
-    def through_pointer(self) -> bool:
-        return any(u.how == How.POINTER for u in self.path)
-
 
 class Containment:
     """Reverse edges of a TypeGraph, built once, answering who-uses-what queries."""

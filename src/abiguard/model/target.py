@@ -6,7 +6,7 @@ import platform
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..errors import AbiguardError
+from ..errors import UnknownName
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,20 @@ ALIASES: dict[str, str] = {
     "bpf": "bpfel",
 }
 
+# Known arches sort in the model's order (64-bit first, as a kernel person lists them); others by name.
+_ARCH_RANK = {name: i for i, name in enumerate((*ALL_ARCHES, *sorted(set(TARGETS) - set(ALL_ARCHES))))}
+
+
+def arch_sort_key(arch: str) -> tuple[int, str]:
+    """Stable arch order: the model's list first, unknown names after, alphabetically."""
+    return (_ARCH_RANK.get(arch, len(_ARCH_RANK)), arch)
+
+
+def sort_arches(arches: Iterable[str]) -> tuple[str, ...]:
+    """Distinct arch names in display order."""
+    return tuple(sorted(set(arches), key=arch_sort_key))
+
+
 # Kernel ARCH directory -> every arch name its UAPI serves.
 KERNEL_ARCHES: dict[str, tuple[str, ...]] = {}
 for _t in _TARGETS:
@@ -96,7 +110,7 @@ def get_target(name: str) -> Target:
         return TARGETS[key]
     except KeyError:
         known = ", ".join(ALL_ARCHES)
-        raise AbiguardError("--arch", f"unknown architecture '{name}' (known: {known})") from None
+        raise UnknownName("architecture", f"unknown architecture '{name}' (known: {known})") from None
 
 
 def parse_arch_list(spec: str | Iterable[str] | None) -> list[Target]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from ..errors import AbiguardError
+from ..errors import UnknownName
 
 if TYPE_CHECKING:
     from ..compare.findings import DiffResult
@@ -28,7 +28,7 @@ def render_diff(result: DiffResult, fmt: str, color: bool = False, fail_on: str 
     """The report for one diff in `fmt` (one of DIFF_FORMATS); colour applies to text only, `fail_on` to junit."""
     module_name = _DIFF_RENDERERS.get(fmt)
     if module_name is None:
-        raise AbiguardError("--format", f"unknown format '{fmt}' (known: {', '.join(DIFF_FORMATS)})")
+        raise UnknownName("format", f"unknown format '{fmt}' (known: {', '.join(DIFF_FORMATS)})")
     module = importlib.import_module(module_name)
     if fmt in _JUDGING:
         return module.render(result, color, fail_on=fail_on)

@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..compare.findings import DiffResult, Finding, Severity
 from ..compare.kinds import ChangeKind
-from ..model.target import ALL_ARCHES, TARGETS
-
-# Known arches sort in the model's order (64-bit first, as a kernel person lists them); others by name.
-_ARCH_RANK = {name: i for i, name in enumerate((*ALL_ARCHES, *sorted(set(TARGETS) - set(ALL_ARCHES))))}
-
-
-def arch_sort_key(arch: str) -> tuple[int, str]:
-    """Stable arch order: the model's list first, unknown names after, alphabetically."""
-    return (_ARCH_RANK.get(arch, len(_ARCH_RANK)), arch)
-
-
-def sort_arches(arches: Iterable[str]) -> tuple[str, ...]:
-    """Distinct arch names in display order."""
-    return tuple(sorted(set(arches), key=arch_sort_key))
+from ..model.target import arch_sort_key, sort_arches
 
 
 def value_key(value: Any) -> str:

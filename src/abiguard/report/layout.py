@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from ..errors import UnknownName
 from ..model import COMPOSITE_KINDS, ENUM_KINDS, MODIFIER_KINDS, Kind, TypeGraph
 
 CACHELINE = 64
@@ -538,13 +539,13 @@ def render_layout(
     entries: Sequence[tuple[TypeGraph, int]], fmt: str = "text", expand: bool = False
 ) -> str:
     """Render the layout of one type id per graph: text (one block per arch) or JSON."""
+    if fmt not in ("text", "json"):
+        raise UnknownName("format", f"unknown layout format '{fmt}' (known: text, json)")
     layouts = [(g, build_layout(g, tid, expand)) for g, tid in entries]
     if fmt == "json":
         objs = [layout_json(lay, g) for g, lay in layouts]
         data: object = objs[0] if len(objs) == 1 else objs
         return json.dumps(data, indent=2) + "\n"
-    if fmt != "text":
-        raise ValueError(f"unknown layout format {fmt!r}")
     parts = []
     for g, lay in layouts:
         text = layout_text(lay, g)

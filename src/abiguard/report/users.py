@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..errors import UnknownName
 from ..model import COMPOSITE_KINDS, Kind, TypeGraph
 from ..model.containment import Containment, Reach, describe_path
 
@@ -62,6 +63,8 @@ def find_users(graph: TypeGraph, type_id: int, containment: Containment | None =
 
 def render_users(results: Sequence[UsersResult], fmt: str = "text") -> str:
     """Text (one section per arch) or JSON (one object, or a list for several arches)."""
+    if fmt not in ("text", "json"):
+        raise UnknownName("format", f"unknown users format '{fmt}' (known: text, json)")
     if fmt == "json":
         objs = [
             {
@@ -73,8 +76,6 @@ def render_users(results: Sequence[UsersResult], fmt: str = "text") -> str:
             for r in results
         ]
         return json.dumps(objs[0] if len(objs) == 1 else objs, indent=2) + "\n"
-    if fmt != "text":
-        raise ValueError(f"unknown users format {fmt!r}")
     lines: list[str] = []
     for r in results:
         if len(results) > 1:

@@ -43,7 +43,7 @@ def load_source(spec: str | None, targets: list[Target], options: SourceOptions 
     head = read_magic(path, 1024)
     if magic[:2] in BTF_MAGICS or magic == ELF_MAGIC or is_shipped(head) or is_module_file(path.name):
         if len(targets) > 1:
-            raise AbiguardError(path, "a BTF source describes one architecture; pass at most one --arch")
+            raise AbiguardError(path, "a BTF source describes one architecture; ask for at most one")
         target = targets[0] if targets else None
         base = _read_kernel_btf(options.base, None, target) if options.base is not None else None
         return [_read_kernel_btf(path, base, target)]

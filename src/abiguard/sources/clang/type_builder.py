@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Hashable
+from dataclasses import replace
 
 from clang.cindex import Cursor, CursorKind, TypeKind
 from clang.cindex import Type as CType
@@ -230,7 +231,8 @@ class TypeBuilder:
             return tid
         tid = self._add(key, Type(Kind.TYPEDEF, spelling(decl), align=lib.clang_Type_getAlignOf(t),
                                   location=self._locate(decl)))
-        self.types[tid].ref = self.type_id(lib.clang_getTypedefDeclUnderlyingType(decl))
+        # The id exists before its target is read, so a typedef reached again on the way terminates.
+        self.types[tid] = replace(self.types[tid], ref=self.type_id(lib.clang_getTypedefDeclUnderlyingType(decl)))
         return tid
 
     def _definition(self, decl: Cursor) -> Cursor | None:
@@ -283,9 +285,7 @@ class TypeBuilder:
                     name = ""
             width = lib.clang_getFieldDeclBitWidth(field) if bitfield else 0
             members.append(Member(name, self.type_id(field_type), lib.clang_Cursor_getOffsetOfField(field), width))
-        record = self.types[tid]
-        record.members = tuple(members)
-        record.kind_flag = any(m.bit_size for m in members)
+        self.types[tid] = replace(self.types[tid], members=tuple(members), kind_flag=any(m.bit_size for m in members))
 
     def _enum(self, t: CType) -> int:
         lib = self._lib
