@@ -1,21 +1,21 @@
-"""Options and helpers every subcommand shares: sources, arches, output files."""
+"""Options and helpers every subcommand shares: sources, arches, warnings, output files."""
 
 from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from ..api import Missing, ReadOptions
 from ..errors import AbiguardError
 from ..fileio import atomic_write
-from ..model import TypeGraph, parse_arch_list
+from ..model import TypeGraph
 from ..model.diagnostics import arch_label, notes_by_arch
-from ..sources import SourceOptions, load_source
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,11 +36,7 @@ class SourceArgs:
     """What the shared source options asked for: the arches and how to read sources."""
 
     arch: tuple[str, ...]
-    options: SourceOptions
-
-    def load(self, spec: str | None) -> list[TypeGraph]:
-        """One TypeGraph per requested arch (BTF sources carry their own single arch)."""
-        return load_graphs(spec, self.arch, self.options)
+    options: ReadOptions
 
 
 def source_options(f: F) -> F:
@@ -50,8 +46,8 @@ def source_options(f: F) -> F:
     @functools.wraps(f)
     def command(*args: Any, arch: tuple[str, ...], include: tuple[str, ...], define: tuple[str, ...],
                 base: str | None, no_cache: bool, **kwargs: Any) -> Any:
-        sources = SourceArgs(arch, make_options(include, define, base, no_cache))
-        return f(*args, sources=sources, **kwargs)
+        options = ReadOptions(include, define, base, use_cache=not no_cache, progress=sys.stderr.isatty())
+        return f(*args, sources=SourceArgs(arch, options), **kwargs)
 
     decorators = [
         arch_option,
@@ -66,33 +62,17 @@ def source_options(f: F) -> F:
     return wrapped
 
 
-def make_options(
-    include: tuple[str, ...] = (), define: tuple[str, ...] = (), base: str | None = None, no_cache: bool = False
-) -> SourceOptions:
-    """SourceOptions from the shared command-line options."""
-    return SourceOptions(
-        include_dirs=tuple(Path(d) for d in include),
-        defines=tuple(define),
-        base=Path(base) if base else None,
-        use_cache=not no_cache,
-        progress=sys.stderr.isatty(),
-    )
-
-
-def load_graphs(spec: str | None, arch: tuple[str, ...], opts: SourceOptions) -> list[TypeGraph]:
-    """One TypeGraph per requested arch (BTF sources carry their own single arch)."""
-    targets = parse_arch_list(arch)
-    graphs = load_source(spec, targets, opts)
-    if not graphs:
-        raise AbiguardError(spec or "source", "no architecture to read")
-    return graphs
-
-
 def report_diagnostics(graphs: list[TypeGraph]) -> None:
     """Print what readers survived (skipped headers, parse failures) as warnings, once across arches."""
     for (location, message), arches in notes_by_arch(graphs).items():
         where = "" if len(graphs) == 1 else f"{arch_label(arches, len(graphs))}: "
         click.echo(f"abiguard: warning: {location}: {where}{message}", err=True)
+
+
+def report_missing(missing: Sequence[Missing]) -> None:
+    """Warn about the arches that lack the asked-for type."""
+    for m in missing:
+        click.echo(f"abiguard: warning: {m.arch}: {m.message}", err=True)
 
 
 def write_output(text: str, path: Path | str | None) -> None:

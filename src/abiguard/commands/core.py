@@ -53,7 +53,7 @@ def core(
     verdict are grouped. Exit codes: 0 nothing fails (some may be unknown), 1 some object fails on some kernel,
     2 error.
     """
-    from ..bpf.run import check_core
+    from .. import api
     from ..report.bpf import RENDERERS
     from .common import write_output
 
@@ -66,9 +66,7 @@ def core(
     elif select:
         raise click.UsageError("--select needs --fleet")
     else:
-        result = check_core(
-            objects, kernels, Path(base) if base else None, use_cache=not no_cache, load_checks=not relocations_only
-        )
+        result = api.check_core(objects, kernels, base, use_cache=not no_cache, load_checks=not relocations_only)
     text = RENDERERS[fmt](result, verbose)
     write_output(text, Path(output) if output else None)
     return 0 if result.ok else 1

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
-from pathlib import Path
 
 import click
 
@@ -38,17 +36,9 @@ def diff(
 
     Exit 0: nothing at --fail-on level; 1: something is; 2: error.
     """
-    from ..compare import run_diff
-    from ..compare.findings import Severity
-    from ..compare.waivers import load_waivers
-    from ..report import render_diff
+    from .. import api
 
-    # Read the waivers first: a bad waiver file should fail before minutes of parsing.
-    loaded = load_waivers(Path(waivers), dt.date.today()) if waivers else None
-    old_graphs = sources.load(old)
-    new_graphs = sources.load(new)
-    result = run_diff(old_graphs, new_graphs, roots=types, waivers=loaded)
+    report = api.diff(old, new, sources.arch, waivers, types, sources.options)
     color = output is None and fmt == "text" and sys.stdout.isatty()
-    write_output(render_diff(result, fmt, color, fail_on), output)
-    threshold = Severity.parse(fail_on)
-    return 1 if result.verdict >= threshold else 0
+    write_output(report.render(fmt, color, fail_on), output)
+    return 1 if report.breaks(fail_on) else 0

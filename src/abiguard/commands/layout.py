@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
-from ..errors import AbiguardError
-from .common import SourceArgs, report_diagnostics, source_options, write_output
-
-if TYPE_CHECKING:
-    from ..model import TypeGraph
+from .common import SourceArgs, report_diagnostics, report_missing, source_options, write_output
 
 
 @click.command()
@@ -41,32 +35,10 @@ def layout(
     bitfield; inline (anonymous or --expand) members nest, offsets from the outermost type.
     Enums give signed and enumerators: [{name, value}] instead of members.
     """
-    from ..report.layout import render_layout
+    from .. import api
 
-    graphs = sources.load(source)
-    report_diagnostics(graphs)
-    entries = resolve_everywhere(graphs, type_name)
-    write_output(render_layout(entries, fmt, expand), output)
+    report = api.layout(type_name, source, sources.arch, expand, sources.options)
+    report_diagnostics(list(report.graphs))
+    report_missing(report.missing)
+    write_output(report.render(fmt), output)
     return 0
-
-
-def resolve_everywhere(graphs: list[TypeGraph], type_name: str) -> list[tuple[TypeGraph, int]]:
-    """TYPE in every graph that has it; arches lacking it (an #ifdef'd struct) get a warning.
-
-    Resolving happens before anything is printed: a name found nowhere, or ambiguous anywhere,
-    is one error and no partial output.
-    """
-    found: list[tuple[TypeGraph, int]] = []
-    missing: list[tuple[TypeGraph, AbiguardError]] = []
-    for g in graphs:
-        try:
-            found.append((g, g.resolve(type_name)))
-        except AbiguardError as e:
-            if not e.message.startswith("no type"):
-                raise
-            missing.append((g, e))
-    if not found:
-        raise missing[0][1]
-    for g, e in missing:
-        click.echo(f"abiguard: warning: {g.target.name}: {e.message}", err=True)
-    return found

@@ -22,9 +22,10 @@ def snapshot(
     sources: SourceArgs,
 ) -> int:
     """Read SOURCE once (headers, kernel:PATH[@REF], BTF) and store it; diff against the file later."""
+    from .. import api
     from ..sources.snapshot import write_snapshot
 
-    graphs = sources.load(source)
+    graphs = api.load(source, sources.arch, sources.options)
     report_diagnostics(graphs)
     path = Path(output)
     try:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import SourceArgs, report_diagnostics, source_options, write_output
-from .layout import resolve_everywhere
+from .common import SourceArgs, report_diagnostics, report_missing, source_options, write_output
 
 
 @click.command()
@@ -32,13 +31,10 @@ def users(
     JSON, one object per arch (a list for several arches):
       {arch, name, by_value: [{kind, name, path}], by_pointer: [{kind, name, path}]}
     """
-    from ..report.users import find_users, render_users
-    from ..sources.btf.refs import containment_for
+    from .. import api
 
-    graphs = sources.load(source)
-    report_diagnostics(graphs)
-    entries = resolve_everywhere(graphs, type_name)
-    results = [find_users(g, tid, containment_for(g)) for g, tid in entries]
-    write_output(render_users(results, fmt), output)
+    report = api.users(type_name, source, sources.arch, sources.options)
+    report_diagnostics(list(report.graphs))
+    report_missing(report.missing)
+    write_output(report.render(fmt), output)
     return 0
-

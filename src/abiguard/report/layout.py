@@ -539,9 +539,13 @@ def render_layout(
     entries: Sequence[tuple[TypeGraph, int]], fmt: str = "text", expand: bool = False
 ) -> str:
     """Render the layout of one type id per graph: text (one block per arch) or JSON."""
-    if fmt not in ("text", "json"):
-        raise UnknownName("format", f"unknown layout format '{fmt}' (known: text, json)")
-    layouts = [(g, build_layout(g, tid, expand)) for g, tid in entries]
+    _check_format(fmt)
+    return render_layouts([(g, build_layout(g, tid, expand)) for g, tid in entries], fmt)
+
+
+def render_layouts(layouts: Sequence[tuple[TypeGraph, Layout]], fmt: str = "text") -> str:
+    """Render built layouts, each with its graph: text (one block per arch) or JSON."""
+    _check_format(fmt)
     if fmt == "json":
         objs = [layout_json(lay, g) for g, lay in layouts]
         data: object = objs[0] if len(objs) == 1 else objs
@@ -553,3 +557,8 @@ def render_layout(
             text = f"/* ===== {lay.arch} ===== */\n" + text
         parts.append(text)
     return "\n".join(parts)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in ("text", "json"):
+        raise UnknownName("format", f"unknown layout format '{fmt}' (known: text, json)")
