@@ -3,7 +3,7 @@
 Layout under the cache root ($XDG_CACHE_HOME/abiguard, default ~/.cache/abiguard):
   units-v<N>/idx/<ab>/<prekey>.json   candidates for one TU: [(files read: [[path, sha256]...], key)]
   units-v<N>/res/<ab>/<key>.bin       MAGIC, format, sha256(payload), payload = pickle of the result
-`prekey` hashes what is known before parsing (target, abiguard version, defines, TU text); the files a TU
+`prekey` hashes what is known before parsing (target, the reader's code, defines, TU text); the files a TU
 read are only known after, so `key` adds their hashes. Results are pickles because they are the header
 reader's own UnitResult objects (pickled anyway to cross process boundaries) and load fastest; the
 checksum and format number make a corrupt or foreign entry a miss, never a wrong answer. The payload

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ... import __version__
 from ...errors import AbiguardError
 from ...fileio import code_digest
 from ...model import Target, TypeGraph
@@ -98,7 +97,7 @@ def _code_digest() -> str:
     from ... import model
     from .. import clang, kernel
 
-    return digest(__version__, code_digest(clang, kernel, model))
+    return digest(code_digest(clang, kernel, model))
 
 
 class _Hashes:
