@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,56 @@ def test_cache_dir() -> Path:
     path = Path(base)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def mounted_tmpfs(where: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `where` (root only); skips where mounting is not allowed."""
+    where.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+@contextlib.contextmanager
+def read_only(directory: Path) -> Iterator[None]:
+    """Make `directory` read-only for this process: a read-only remount when it is a mount point,
+    else (not root) its permission bits; root ignores those, so root needs the mount."""
+    if os.geteuid() == 0:
+        proc = subprocess.run(["mount", "-o", "remount,ro", str(directory)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot remount read-only: {proc.stderr.strip()}")
+        try:
+            yield
+        finally:
+            subprocess.run(["mount", "-o", "remount,rw", str(directory)], capture_output=True)
+    else:
+        for p in [directory, *directory.rglob("*")]:
+            if p.is_dir():
+                p.chmod(0o555)
+        try:
+            yield
+        finally:
+            for p in [directory, *directory.rglob("*")]:
+                if p.is_dir():
+                    p.chmod(0o755)
+
+
+@contextlib.contextmanager
+def cache_home(tmp_path: Path, size: str = "256m") -> Iterator[Path]:
+    """A cache home that can be made read-only: its own tmpfs for root, a plain directory otherwise."""
+    home = tmp_path / "cache-home"
+    if os.geteuid() == 0:
+        with mounted_tmpfs(home, size):
+            yield home
+    else:
+        home.mkdir()
+        yield home
 
 
 def require_tool(name: str) -> str:

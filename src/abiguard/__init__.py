@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import AbiguardError, UnknownName
+from .errors import AbiguardError, CacheWarning, UnknownName
 
 if TYPE_CHECKING:
     from .api import DiffReport, LayoutReport, Missing, ReadOptions, UsersReport, check_core, diff, layout, load, users
@@ -33,6 +33,7 @@ _LAZY = {
 
 __all__ = [
     "AbiguardError",
+    "CacheWarning",
     "CoreResult",
     "DiffReport",
     "Finding",

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
+from typing import TextIO
 
 import click
 
-from .errors import AbiguardError, UnknownName
+from .errors import AbiguardError, CacheWarning, UnknownName
 
 # Subcommands live in their own modules and import heavy readers lazily, so start-up stays fast.
 _COMMANDS = {
@@ -59,9 +61,22 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    """abiguard's own warnings (an unwritable cache) as one `abiguard: warning:` line; others as Python shows them."""
+    if issubclass(category, CacheWarning):
+        click.echo(f"abiguard: warning: {message}", err=True)
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
+_python_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning user errors into one line on stderr and exit code 2."""
     args = sys.argv[1:] if argv is None else argv
+    warnings.showwarning = _show_warning
     debug = "--debug" in args
     try:
         rc = cli.main(args=args, prog_name="abiguard", standalone_mode=False)

@@ -32,3 +32,7 @@ class UnknownName(AbiguardError):
 
     def __reduce__(self) -> tuple[type[UnknownName], tuple[str, str]]:  # type: ignore[override]
         return (type(self), (self.what, self.message))
+
+
+class CacheWarning(UserWarning):
+    """A cache that cannot be written (read-only, full): the run goes on without storing to it."""

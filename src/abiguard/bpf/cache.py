@@ -1,17 +1,19 @@
 """The content-addressed cache of `abiguard core` under $XDG_CACHE_HOME/abiguard/core.
 
-Entries are pickles written atomically (temp file, then rename); an entry that cannot be read is
-treated as missing and rebuilt, never trusted half-way.
+Entries are pickles written atomically (temp file, then rename), so a run killed while writing leaves
+no half entry; an entry that cannot be read is treated as missing and rebuilt. A cache that cannot be
+written (read-only, full) is still read, and the run warns once and stores nothing more.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import pickle
+import warnings
 from functools import cache
 from pathlib import Path
 
+from ..errors import CacheWarning
 from ..fileio import atomic_write, cache_root
 from ..fileio import code_digest as package_digest
 
@@ -37,6 +39,7 @@ class Cache:
     def __init__(self, enabled: bool = True, directory: Path | None = None):
         self.enabled = enabled
         self.dir = directory or cache_dir()
+        self.write_error: str | None = None  # why writing stopped (read-only, full); entries are still read
 
     def get(self, key: str) -> object:
         if not self.enabled:
@@ -51,8 +54,13 @@ class Cache:
         return value[1]
 
     def put(self, key: str, value: object) -> None:
-        if not self.enabled:
+        """Store `value`; a cache that cannot be written costs only time: one warning, no more writes."""
+        if not self.enabled or self.write_error is not None:
             return
         blob = pickle.dumps((CACHE_FORMAT, value), protocol=pickle.HIGHEST_PROTOCOL)
-        with contextlib.suppress(OSError):  # an unwritable cache only costs time
+        try:
             atomic_write(self.dir / key, blob, make_dirs=True)
+        except OSError as e:
+            self.write_error = e.strerror or str(e)
+            warnings.warn(CacheWarning(f"{self.dir}: cannot write the cache ({self.write_error}); "
+                                       "going on without storing to it"), stacklevel=1)

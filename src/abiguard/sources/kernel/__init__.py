@@ -68,7 +68,7 @@ def load_kernel(
             """headers_install, the parse plan and the staged directory of one kernel arch, made once."""
             if karch not in prepared:
                 inst = _install(tree.files, karch, cache)
-                prepared[karch] = (inst, stack.enter_context(staged(inst.headers, cache_dir)),
+                prepared[karch] = (inst, stack.enter_context(staged(inst.headers, cache)),
                                    plan_headers(inst, available))
             return prepared[karch]
 

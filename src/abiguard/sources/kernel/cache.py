@@ -8,8 +8,9 @@ read are only known after, so `key` adds their hashes. Results are pickles becau
 reader's own UnitResult objects (pickled anyway to cross process boundaries) and load fastest; the
 checksum and format number make a corrupt or foreign entry a miss, never a wrong answer. The payload
 is codec.py's compact form (model records as tuples), several times faster to load than plain pickle. Writes go to a
-temp file renamed into place, so concurrent runs never see half a file; a lost index update between two
-concurrent runs only costs a later miss.
+temp file renamed into place, so concurrent runs never see half a file, nor does a run killed while writing; a lost
+index update between two concurrent runs only costs a later miss. A cache that cannot be written (read-only, full)
+is still read; the run stores nothing more and warns once.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import contextlib
 import hashlib
 import json
 import pickle
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ...errors import CacheWarning
 from ...fileio import atomic_write
 from . import codec
 
@@ -43,10 +46,26 @@ def digest(*parts: str | bytes) -> str:
 class UnitCache:
     """Parse results keyed by TU text plus the content of every file the parse read."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, warn: bool = True) -> None:
+        """`warn`: say so (once) when writing fails; workers report the failure to their parent instead."""
         self.root = root
         self.dir = root / f"units-v{FORMAT}"
         self.corrupt = 0
+        self.warn = warn
+        self.write_error: str | None = None  # why writing stopped (read-only, full); entries are still read
+
+    @property
+    def writable(self) -> bool:
+        return self.write_error is None
+
+    def stop_writing(self, why: OSError | str) -> None:
+        """Store nothing more in this run; the first failure says why. The same warning twice (two sources
+        on one cache) is shown once: Python's warnings registry keys on text and line, and the line is this one."""
+        if self.write_error is None:
+            self.write_error = why if isinstance(why, str) else (why.strerror or str(why))
+            if self.warn:
+                warnings.warn(CacheWarning(f"{self.root}: cannot write the cache ({self.write_error}); "
+                                           "going on without storing to it"), stacklevel=1)
 
     def _idx(self, prekey: str) -> Path:
         return self.dir / "idx" / prekey[:2] / f"{prekey}.json"
@@ -109,18 +128,31 @@ class UnitCache:
         return None
 
     def put(self, key: str, payload: bytes) -> None:
-        """Store codec bytes under `key` (checksummed, atomically)."""
+        """Store codec bytes under `key` (checksummed, atomically); a write that fails stops writing."""
+        if self.write_error is not None:
+            return
         blob = MAGIC + FORMAT.to_bytes(4, "little") + hashlib.sha256(payload).digest() + payload
-        atomic_write(self._res(key), blob, make_dirs=True)
+        try:
+            atomic_write(self._res(key), blob, make_dirs=True)
+        except OSError as e:
+            self.stop_writing(e)
 
     def store(
         self, prekey: str, files: Mapping[str, str], payload: bytes, ok: bool, note: list[str] | None = None
-    ) -> str:
-        """Record codec bytes for this TU and these (path -> sha256) inputs; returns its key."""
+    ) -> str | None:
+        """Record codec bytes for this TU and these (path -> sha256) inputs; returns its key, or None when
+        nothing could be written (see write_error)."""
         flist = sorted(files.items())
         key = digest(prekey, *(f"{p}\0{h}" for p, h in flist))
         self.put(key, payload)
+        if self.write_error is not None:
+            return None
         candidates = [c for c in self._candidates(prekey) if c[1] != key]
         candidates.insert(0, ([list(x) for x in flist], key, ok, note))  # type: ignore[arg-type]
-        atomic_write(self._idx(prekey), json.dumps(candidates[:_MAX_CANDIDATES]).encode(), make_dirs=True)
+        try:
+            atomic_write(self._idx(prekey), json.dumps(candidates[:_MAX_CANDIDATES]).encode(), make_dirs=True)
+        except OSError as e:
+            self.stop_writing(e)
+            return None
         return key
+

@@ -57,15 +57,16 @@ def normal_name(path: str, job: Job) -> str:
     return path
 
 
-def parse_job(job: Job, cache_dir: Path | None, prekey: str) -> tuple[bytes, str | None, tuple[str, ...]]:
+def parse_job(job: Job, cache_dir: Path | None, prekey: str) -> tuple[bytes, str | None, tuple[str, ...], str | None]:
     """Worker entry point: parse one TU, store it in the cache from here (in parallel), and hand back
-    the result in codec form, which the parent decodes faster than a plain pickle."""
+    the result in codec form, which the parent decodes faster than a plain pickle, and why the cache
+    could not be written, if it could not (the parent warns, once)."""
     from ..clang.headers import parse_unit
 
     skip = frozenset(os.path.normpath(os.path.join(os.path.abspath(job.include_dirs[0]), h)) for h in job.skip)
     unit = parse_unit(job.text, job.filename, job.include_dirs, job.target, job.defines, skip_files=skip)
     payload = codec.dump_unit(unit)
-    key = None
+    key = write_error = None
     files = {normal_name(p, job): h for p, h in unit.files.items()}
     files.pop("<unit>", None)  # the TU's own text is in the prekey already
     if cache_dir is not None:
@@ -73,8 +74,10 @@ def parse_job(job: Job, cache_dir: Path | None, prekey: str) -> tuple[bytes, str
         # A failed TU is only read for its errors: its types need not fill the cache.
         kept = payload if ok else codec.dump_unit(replace(unit, types=unit.types[:1], constants={}))
         note = list(_failure(job, unit)) if not ok and len(job.roots) == 1 else None
-        key = UnitCache(cache_dir).store(prekey, files, kept, ok, note)
-    return payload, key, tuple(sorted(files))
+        cache = UnitCache(cache_dir, warn=False)
+        key = cache.store(prekey, files, kept, ok, note)
+        write_error = cache.write_error
+    return payload, key, tuple(sorted(files)), write_error
 
 
 @dataclass
@@ -336,7 +339,7 @@ class _Runner:
                     self.pool = self.stack.enter_context(ProcessPoolExecutor(max_workers=workers, mp_context=ctx))
                 self.stats.parsed += 1
                 self.stats.parsed_roots.append((job.target.name, job.roots))
-                cache_dir = self.cache.root if self.cache is not None else None
+                cache_dir = self.cache.root if self.cache is not None and self.cache.writable else None
                 running[self.pool.submit(parse_job, job, cache_dir, self.prekey(job))] = (i, job)
             if not running:
                 continue  # all answered by the cache: the next target, if any
@@ -344,10 +347,12 @@ class _Runner:
             for fut in sorted(done, key=lambda f: running[f][1].roots):
                 i, job = running.pop(fut)
                 try:
-                    payload, key, read = fut.result()
+                    payload, key, read, write_error = fut.result()
                 except BrokenProcessPool:
                     raise AbiguardError(job.roots[0], f"{job.target.name}: the parser process died "
                                         "(out of memory, or a crash in libclang)") from None
+                if write_error is not None and self.cache is not None:
+                    self.cache.stop_writing(write_error)
                 self.stats.inputs[(job.target.name, job.roots)] = read
                 self._finish(i, job, codec.load(payload), key, todo)
 

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from .cache import digest
+from .cache import UnitCache, digest
 
 
 def tree_digest(headers: Mapping[str, str]) -> str:
@@ -52,10 +52,21 @@ def stage_in_cache(cache_root: Path, headers: Mapping[str, str]) -> Path:
 
 
 @contextlib.contextmanager
-def staged(headers: Mapping[str, str], cache_root: Path | None) -> Iterator[Path]:
-    """A directory holding `headers`: shared in the cache, or a temp dir removed afterwards (--no-cache)."""
-    if cache_root is not None:
-        yield stage_in_cache(cache_root, headers)
+def staged(headers: Mapping[str, str], cache: UnitCache | None) -> Iterator[Path]:
+    """A directory holding `headers`: shared in the cache, or a temp dir removed afterwards (--no-cache,
+    or a cache that cannot be written: the first failure stops the run's writes, see UnitCache)."""
+    shared = None
+    if cache is not None:
+        final = cache.root / "trees" / tree_digest(headers)
+        if final.is_dir():
+            shared = final
+        elif cache.writable:
+            try:
+                shared = stage_in_cache(cache.root, headers)
+            except OSError as e:
+                cache.stop_writing(e)
+    if shared is not None:
+        yield shared
         return
     with tempfile.TemporaryDirectory(prefix="abiguard-kernel-") as tmp:
         _write_all(Path(tmp), headers)
