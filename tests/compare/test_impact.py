@@ -34,7 +34,9 @@ def test_user_pt_regs_growth_breaks_bpf_perf_event_data_on_s390x_and_aarch64(dif
     assert (s390.kind, s390.old, s390.new, s390.severity) == ("member_offset_changed", 152, 160, Severity.BREAKING)
     assert s390.chain == ("user_pt_regs", "bpf_user_pt_regs_t", "bpf_perf_event_data.regs")
     assert s390.root == "user_pt_regs"
-    assert "user_pt_regs grew 152 -> 160 bytes" in s390.message
+    assert s390.message == ("user_pt_regs grew from 152 to 160 bytes and is held by value in "
+                            "bpf_perf_event_data.regs through bpf_user_pt_regs_t, so "
+                            "struct bpf_perf_event_data.sample_period moved from offset 152 to 160")
     addr = only(result, arch="s390x", member="addr")
     assert (addr.old, addr.new) == (160, 168)
 

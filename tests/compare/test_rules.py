@@ -59,12 +59,25 @@ int perf_event_open(struct perf_event_attr *attr, int pid, int cpu, int group_fd
 
 
 def test_append_to_struct_carrying_its_size_is_compatible(diff_c: DiffC) -> None:
-    result = diff_c(PERF_ATTR % "", PERF_ATTR % "__u64 config1;")
+    # named unlike any known size-negotiated type: only the `size` member says it is extensible
+    with_size = (PERF_ATTR % "").replace("perf_event_attr", "event_attr")
+    result = diff_c(with_size, with_size.replace("__u32 bp_type;", "__u32 bp_type; __u64 config1;"))
     assert only(result, kind="member_added", member="config1").severity == C
+    assert "it carries its own size in `size`" in only(result, kind="size_changed").message
     # the control: the same struct without a `size` member is only reviewable
-    no_size = (PERF_ATTR % "").replace("__u32 size;", "__u32 flags;")
+    no_size = with_size.replace("__u32 size;", "__u32 flags;")
     result = diff_c(no_size, no_size.replace("__u32 bp_type;", "__u32 bp_type; __u64 config1;"))
     assert only(result, kind="member_added", member="config1").severity == R
+    assert only(result, kind="size_changed").severity == R
+
+
+def test_known_size_negotiated_type_names_its_syscall(diff_c: DiffC) -> None:
+    result = diff_c(PERF_ATTR % "", PERF_ATTR % "__u64 config1;")
+    grew = only(result, kind="size_changed")
+    assert grew.severity == C
+    assert grew.message == ("struct perf_event_attr grew from 48 to 56 bytes; appending is safe: "
+                            "perf_event_open(2) carries its size in attr.size; the kernel copies that many "
+                            "bytes and rejects a non-zero unknown tail (perf_copy_attr)")
 
 
 def test_bitfield_taken_from_reserved_bits_is_compatible(diff_c: DiffC) -> None:

@@ -98,11 +98,15 @@ def diff_composite(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: 
     old_data_end = max((m.bit_end for m in oflat), default=0)
 
     for o, n in common:
+        if _made_flexible(o, n):
+            out.append(Change(K.ARRAY_MADE_FLEXIBLE, n.path, _array_spelling(old, o), _array_spelling(new, n),
+                              old_bit_offset=o.bit_offset, new_type_id=n.type_id))
+            continue
         if n.path in shrunk:
             taken = any(s < o.bit_end and e > o.bit_offset for s, e in new_occupied)
             out.append(Change(K.RESERVED_SHRUNK if taken else K.MEMBER_SIZE_CHANGED, n.path,
                               _extent(o), _extent(n), old_bit_offset=o.bit_offset, new_type_id=n.type_id,
-                              detail="reserved space shrunk to make room" if taken else "shrunk"))
+                              detail="to make room for new members" if taken else ""))
             continue
         if o.ref != n.ref:
             same_place = (o.bit_offset, o.bit_size, o.size) == (n.bit_offset, n.bit_size, n.size)
@@ -112,7 +116,7 @@ def diff_composite(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: 
                               layout_identical=identical,
                               signedness_only=identical and so is not None and sn is not None and so != sn,
                               old_bit_offset=o.bit_offset, new_type_id=n.type_id,
-                              detail=f"size {o.size} -> {n.size}" if o.size != n.size else ""))
+                              detail=f"its size changed from {o.size} to {n.size} bytes" if o.size != n.size else ""))
         elif o.is_bitfield or n.is_bitfield:
             if (o.bit_offset, o.bit_size) != (n.bit_offset, n.bit_size):
                 out.append(Change(K.BITFIELD_CHANGED, n.path, _extent(o), _extent(n),
@@ -134,9 +138,9 @@ def diff_composite(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: 
                           old_bit_offset=r.bit_offset,
                           detail="its space is taken by new members" if covered else ""))
     for a in added:
-        where = _where_added(a, oflat, {r.path for r in removed}, shrunk, old_data_end, 8 * ot.size)
+        where, near = _where_added(a, oflat, nmap, {r.path for r in removed}, shrunk, old_data_end, 8 * ot.size)
         out.append(Change(K.MEMBER_ADDED, a.path, None, _extent(a), where=where, old_bit_offset=a.bit_offset,
-                          new_type_id=a.type_id))
+                          new_type_id=a.type_id, detail=", ".join(near)))
 
     if ot.size != nt.size:
         out.append(Change(K.SIZE_CHANGED, None, ot.size, nt.size, old_bit_offset=old_data_end))
@@ -172,25 +176,59 @@ def _extent(m: FlatMember) -> dict[str, int]:
     return {"offset": m.bit_offset // 8, "size": m.size}
 
 
-def _where_added(a: FlatMember, oflat: tuple[FlatMember, ...], gone: set[str], shrunk: Mapping[str, FlatMember],
-                 old_data_end: int, old_size_bits: int) -> Placement:
-    """Where a new member went: into padding, reserved space, a union branch, after the old end, or in between.
+def _where_added(a: FlatMember, oflat: tuple[FlatMember, ...], nmap: Mapping[str, FlatMember], gone: set[str],
+                 shrunk: Mapping[str, FlatMember], old_data_end: int,
+                 old_size_bits: int) -> tuple[Placement, tuple[str, ...]]:
+    """Where a new member went, and the old members whose storage it overlaps.
 
-    Only old members that coexist with it (not alternatives in a union) can be in its way; removed
-    members and the freed part of a shrunk reserve are space it may take.
+    An old member is in its way only if both hold values at once in NEW (their innermost common
+    aggregate is a struct): a member wrapped into an anonymous union beside new members shares
+    its storage with them, it is not displaced. Removed members and the freed part of a shrunk
+    reserve are space it may take.
     """
-    if a.bit_end <= old_size_bits:
-        overlapping = [o for o in oflat if o.bit_offset < a.bit_end and o.bit_end > a.bit_offset]
-        clashes = [o for o in overlapping if a.coexists(o)]
-        blocking = [o for o in clashes if o.path not in gone and not (
-            o.path in shrunk and not (shrunk[o.path].bit_offset < a.bit_end and shrunk[o.path].bit_end > a.bit_offset))]
-        if not blocking:
-            if clashes:
-                return Placement.IN_RESERVED
-            return Placement.UNION if overlapping else Placement.IN_HOLE
-    if a.bit_offset >= old_data_end:
-        return Placement.APPENDED
-    return Placement.INSERTED
+    overlapping = [o for o in oflat if o.bit_offset < a.bit_end and o.bit_end > a.bit_offset]
+    aliased = tuple(o.path for o in overlapping if o.path in nmap and _aliases(a, o, nmap[o.path]))
+
+    def frees(o: FlatMember) -> bool:
+        if o.path in gone:
+            return True
+        kept = shrunk.get(o.path)
+        return kept is not None and not (kept.bit_offset < a.bit_end and kept.bit_end > a.bit_offset)
+
+    def coexists(o: FlatMember) -> bool:
+        now = nmap.get(o.path)
+        return a.coexists(now if now is not None else o)
+
+    clashes = [o for o in overlapping if coexists(o)]
+    blocking = [o for o in clashes if not frees(o)]
+    if blocking:
+        moved = all(nmap[o.path].bit_offset != o.bit_offset for o in blocking)
+        return (Placement.INSERTED if moved else Placement.OVERLAPS), tuple(o.path for o in blocking)
+    if a.bit_end > old_size_bits:
+        return Placement.APPENDED, aliased  # past the old end: the growth rule judges it
+    if clashes:
+        return Placement.IN_RESERVED, tuple(o.path for o in clashes)
+    return (Placement.UNION, aliased) if overlapping else (Placement.IN_HOLE, ())
+
+
+def _aliases(a: FlatMember, old: FlatMember, now: FlatMember) -> bool:
+    """The new member shares storage by design with an old one: alternatives in a union that either
+    holds the old member directly or was wrapped around it in NEW."""
+    return not a.coexists(now) and (now.chain != old.chain or a.chain[:len(now.chain)] == now.chain)
+
+
+def _array_spelling(view: GraphView, m: FlatMember) -> str:
+    """`__u8 data[1]`, `__u8 data[]`: a zero count is spelled as the flexible array it acts as."""
+    g = view.graph
+    array = g[g.strip(m.type_id)]
+    count = f"{array.nelems}" if array.nelems else ""
+    return f"{view.spelled(array.ref)} {m.path.rsplit('.', 1)[-1]}[{count}]"
+
+
+def _made_flexible(o: FlatMember, n: FlatMember) -> bool:
+    """A one- or zero-element array at the same offset became a flexible array of the same element type."""
+    return (o.ref[0] == "[]" == n.ref[0] and o.ref[2] == n.ref[2] and o.ref[1] in (0, 1) and n.ref[1] == 0
+            and o.ref[1] != n.ref[1] and o.bit_offset == n.bit_offset and not (o.bit_size or n.bit_size))
 
 
 def diff_enum(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: int) -> TypeDiff:
@@ -226,7 +264,7 @@ def diff_typedef(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: in
     diff = TypeDiff(key, oid, nid, old_size=old.size(oid), new_size=new.size(nid))
     identical = old.layout(ot.ref) == new.layout(nt.ref)
     so, sn = old.signedness(ot.ref), new.signedness(nt.ref)
-    detail = f"size {diff.old_size} -> {diff.new_size}" if diff.size_changed else ""
+    detail = f"its size changed from {diff.old_size} to {diff.new_size} bytes" if diff.size_changed else ""
     diff.changes.append(Change(K.TYPEDEF_RETARGETED, None, old.spelled(ot.ref), new.spelled(nt.ref),
                                layout_identical=identical, signedness_only=identical and so != sn,
                                new_type_id=nt.ref, detail=detail))
@@ -243,7 +281,8 @@ def diff_func(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: int) 
     identical = old.layout(old.graph[oid].ref) == new.layout(new.graph[nid].ref)
     old_text = old.spelled(old.graph[oid].ref)
     new_text = new.spelled(new.graph[nid].ref)
-    detail = f"{len(op.params)} -> {len(np_.params)} parameters" if len(op.params) != len(np_.params) else ""
+    detail = (f"it now takes {len(np_.params)} parameters instead of {len(op.params)}"
+              if len(op.params) != len(np_.params) else "")
     diff.changes.append(Change(K.FUNC_PROTO_CHANGED, None, old_text, new_text, layout_identical=identical,
                                detail=detail))
     return diff

@@ -14,21 +14,12 @@ from .changes import Change, TypeDiff, diff_composite, diff_constants, diff_pair
 from .findings import DiffResult, Finding, Severity
 from .impact import Cause, Impact
 from .kinds import ChangeKind as K
-from .kinds import Placement
 from .layouts import LayoutPair, layouts_for
 from .match import Matching, TypeKey, match_types
+from .messages import effect_message, embedding_message, own_message, presence_message, renamed_type_message
+from .negotiated import NegotiatedTypes, builtin_negotiated
 from .shape import GraphView
 from .waivers import Waivers
-
-_WORDS = {
-    K.SIZE_CHANGED: "size",
-    K.ALIGN_CHANGED: "alignment",
-    K.MEMBER_OFFSET_CHANGED: "offset",
-    K.MEMBER_MOVED: "moved",
-    K.MEMBER_SIZE_CHANGED: "size",
-    K.ARRAY_ELEMENT_SIZE_CHANGED: "element size",
-    K.ENUM_SIZE_CHANGED: "size",
-}
 
 
 class _Scope:
@@ -82,14 +73,16 @@ def _reachable(g: TypeGraph, start: list[int]) -> set[int]:
     return seen
 
 
-def compare_graphs(old: TypeGraph, new: TypeGraph, roots: Sequence[str] = ()) -> list[Finding]:
+def compare_graphs(old: TypeGraph, new: TypeGraph, roots: Sequence[str] = (),
+                   negotiated: NegotiatedTypes | None = None) -> list[Finding]:
     """Findings for one arch, sorted: every change with its severity and, for effects, its chain."""
     with gc_paused():
-        return _Comparison(old, new, roots).run()
+        return _Comparison(old, new, roots, negotiated or builtin_negotiated()).run()
 
 
 class _Comparison:
-    def __init__(self, old: TypeGraph, new: TypeGraph, roots: Sequence[str]) -> None:
+    def __init__(self, old: TypeGraph, new: TypeGraph, roots: Sequence[str], negotiated: NegotiatedTypes) -> None:
+        self.negotiated = negotiated
         self.old, self.new = GraphView(old), GraphView(new)
         self.arch = new.target.name
         self.matching: Matching = match_types(self.old, self.new)
@@ -197,7 +190,7 @@ class _Comparison:
             c = Change(K.TYPE_RENAMED, None, okey.display, nkey.display, layout_identical=True)
             findings.append(self._finding(c, nkey.display, None, rules.severity(c, rules.TypeFacts()),
                                           root=nkey.display, location=self.new.types[nid].location,
-                                          message=f"{okey.display} renamed to {nkey.display} (same layout)"))
+                                          message=renamed_type_message(okey.display, nkey.display)))
         removed = [(k, t) for k, t in self.matching.removed if k not in paired]
         added = [(k, t) for k, t in self.matching.added if k not in paired]
         return findings, removed, added
@@ -211,9 +204,8 @@ class _Comparison:
             func = key.kind == "func"
             kind = (K.FUNC_REMOVED if func else K.TYPE_REMOVED) if removed else (K.FUNC_ADDED if func else K.TYPE_ADDED)
             c = Change(kind, None, view.spelled(tid) if removed else None, None if removed else view.spelled(tid))
-            verb = "removed" if removed else "added"
             out.append(self._finding(c, key.display, None, rules.severity(c, rules.TypeFacts()), root=key.display,
-                                     location=t.location, message=f"{key.display} {verb}"))
+                                     location=t.location, message=presence_message(key.display, removed)))
         return out
 
     # --- one changed type ---------------------------------------------------------------
@@ -227,12 +219,13 @@ class _Comparison:
             if cause is None:
                 sev = rules.severity(c, facts)
                 out.append(self._finding(c, key.display, c.member, sev, root=key.display, location=nt.location,
-                                         message=self._message(key, c)))
+                                         message=own_message(key.display, c, facts)))
             else:
                 sev = rules.severity(Change(K.EMBEDDED_TYPE_CHANGED), facts)
                 out.append(self._finding(c, key.display, c.member, sev, root=cause.root.display,
                                          chain=cause.chain, location=nt.location,
-                                         message=self._effect_message(key, c, cause)))
+                                         message=effect_message(key.display, c, cause.root.display,
+                                                                self.diffs.get(cause.root), cause.chain)))
         own_breaking = any(f.severity == Severity.BREAKING and f.root == key.display for f in out)
         kind = nt.kind
         if own_breaking and not diff.layout_changed and (kind in COMPOSITE_KINDS or kind == Kind.TYPEDEF
@@ -244,19 +237,25 @@ class _Comparison:
         nt, ot = self.new.graph[diff.new_id], self.old.graph[diff.old_id]
         sentinels: frozenset[str] = frozenset()
         extensible = False
+        size_note = ""
         if nt.kind in ENUM_KINDS and ot.kind in ENUM_KINDS:
             sentinels = rules.enum_sentinels({e.name: e.value for e in ot.enumerators},
                                              {e.name: e.value for e in nt.enumerators})
         elif nt.kind in COMPOSITE_KINDS and diff.size_changed:
-            extensible = rules.is_extensible(self.new, diff.new_id, self.new.graph.constants, diff.new_size)
-        base = rules.TypeFacts(embedded=embedded, extensible=extensible, sentinels=sentinels)
+            known = self.negotiated.lookup(diff.key.display)
+            size_note = rules.extensible_because(self.new, diff.new_id, self.new.graph.constants, diff.new_size,
+                                                 known.note() if known else "")
+            extensible = bool(size_note)
+        made_flexible = any(c.kind == K.ARRAY_MADE_FLEXIBLE and cause is None for c, cause in pairs)
+        base = rules.TypeFacts(embedded=embedded, extensible=extensible, size_note=size_note, sentinels=sentinels,
+                               made_flexible=made_flexible)
         only_growth = not any(
             rules.severity(c, base) == Severity.BREAKING
             for c, cause in pairs
             if cause is None and not rules.is_growth_change(c)
         )
-        return rules.TypeFacts(embedded=embedded, extensible=extensible, only_growth=only_growth,
-                               sentinels=sentinels)
+        return rules.TypeFacts(embedded=embedded, extensible=extensible, size_note=size_note,
+                               only_growth=only_growth, sentinels=sentinels, made_flexible=made_flexible)
 
     def _embedding_effects(self, diff: TypeDiff) -> list[Finding]:
         """A same-size layout change still changes every type embedding it: one finding per embedding."""
@@ -264,68 +263,15 @@ class _Comparison:
         root = diff.key
         for key, path, chain in self.impact.embedders(diff.new_id):
             c = Change(K.EMBEDDED_TYPE_CHANGED, path)
-            msg = f"{' -> '.join(chain)}: layout of {root.display} changed inside {key.display}"
+            msg = embedding_message(root.display, key.display, path, chain)
             out.append(self._finding(c, key.display, path, rules.severity(c, rules.TypeFacts()), root=root.display,
                                      chain=chain, location=self.new.graph[diff.new_id].location, message=msg))
         return out
-
-    # --- text ---------------------------------------------------------------------------
-    def _message(self, key: TypeKey, c: Change) -> str:
-        name = key.display
-        where = f"{name}.{c.member}" if c.member else name
-        k = c.kind
-        if k == K.SIZE_CHANGED:
-            verb = "grew" if c.new > c.old else "shrank"
-            return f"{name} {verb} {c.old} -> {c.new} bytes"
-        if k == K.MEMBER_ADDED:
-            place = {Placement.APPENDED: "appended", Placement.IN_HOLE: "in padding",
-                     Placement.IN_RESERVED: "in reserved space", Placement.UNION: "to the union",
-                     Placement.INSERTED: "inserted (moves later members)"}[c.where or Placement.INSERTED]
-            return f"{where} added {place} at {_at(c.new)}"
-        if k in (K.MEMBER_REMOVED, K.MEMBER_REPLACED):
-            return f"{where} removed" + (f": {c.detail}" if c.detail else "")
-        if k in (K.MEMBER_RENAMED, K.ENUMERATOR_RENAMED):
-            return f"{name}: {c.old} renamed to {c.new}"
-        if k in (K.MEMBER_TYPE_CHANGED, K.TYPEDEF_RETARGETED, K.FUNC_PROTO_CHANGED):
-            extra = "same layout" if c.layout_identical else c.detail
-            return f"{where}: {c.old} -> {c.new}" + (f" ({extra})" if extra else "")
-        if k in (K.BITFIELD_CHANGED, K.RESERVED_SHRUNK):
-            return f"{where}: {_at(c.old)} -> {_at(c.new)}"
-        if k.startswith("enumerator_"):
-            verb = {K.ENUMERATOR_ADDED: "added", K.ENUMERATOR_REMOVED: "removed"}.get(k, "changed")
-            values = f"{c.old} -> {c.new}" if k == K.ENUMERATOR_VALUE_CHANGED else str(c.new if c.new is not None
-                                                                                       else c.old)
-            return f"{name}: {c.member} {verb} ({values})"
-        if k == K.ENUM_SIGNEDNESS_CHANGED:
-            return f"{name}: {'signed' if c.old else 'unsigned'} -> {'signed' if c.new else 'unsigned'}"
-        word = _WORDS.get(k, k.replace("_", " "))
-        return f"{where} {word} {c.old} -> {c.new}"
-
-    def _effect_message(self, key: TypeKey, c: Change, cause: Cause) -> str:
-        root = cause.root
-        rd = self.diffs.get(root)
-        if rd is not None and rd.size_changed:
-            what = f"{'grew' if rd.new_size > rd.old_size else 'shrank'} {rd.old_size} -> {rd.new_size} bytes"
-        else:
-            what = "changed layout"
-        head = f"{root.bare} {what}"
-        rest = " -> ".join(cause.chain[1:])
-        tail = f"{c.member} {_WORDS.get(c.kind, c.kind)} {c.old} -> {c.new}" if c.member else \
-            f"{key.display} {_WORDS.get(c.kind, c.kind)} {c.old} -> {c.new}"
-        return f"{head} -> {rest}: {tail}" if rest else f"{head}: {tail}"
 
     def _finding(self, c: Change, type_name: str, member: str | None, severity: Severity, root: str,
                  message: str, chain: tuple[str, ...] = (), location: str = "") -> Finding:
         return Finding(arch=self.arch, severity=severity, kind=c.kind, type=type_name, member=member,
                        old=c.old, new=c.new, message=message, root=root, chain=chain, location=location)
-
-
-def _at(extent: object) -> str:
-    if isinstance(extent, dict):
-        if "bit_offset" in extent:
-            return f"bit {extent['bit_offset']}:{extent['bit_size']}"
-        return f"offset {extent['offset']} size {extent['size']}"
-    return str(extent)
 
 
 def _constant_message(c: Change) -> str:
@@ -373,9 +319,10 @@ def run_diff(old: list[TypeGraph], new: list[TypeGraph], roots: Sequence[str] = 
         result.errors.append(f"not compared (only in one version): {', '.join(missing)}")
     found: set[str] = set()
     findings: list[Finding] = []
+    negotiated = builtin_negotiated().extended(waivers.size_negotiated if waivers is not None else ())
     for arch in common:
         with gc_paused():
-            comparison = _Comparison(old_by[arch], new_by[arch], roots)
+            comparison = _Comparison(old_by[arch], new_by[arch], roots, negotiated)
             arch_findings = comparison.run()
             result.layouts.update(((arch, name), pair) for name, pair in comparison.layouts(arch_findings).items())
         findings += arch_findings

@@ -26,6 +26,7 @@ class ChangeKind(StrEnum):
     MEMBER_TYPE_CHANGED = "member_type_changed"
     ARRAY_ELEMENT_SIZE_CHANGED = "array_element_size_changed"
     BITFIELD_CHANGED = "bitfield_changed"
+    ARRAY_MADE_FLEXIBLE = "array_made_flexible"
     RESERVED_SHRUNK = "reserved_shrunk"
     TYPEDEF_RETARGETED = "typedef_retargeted"
     ENUMERATOR_ADDED = "enumerator_added"
@@ -46,5 +47,6 @@ class Placement(StrEnum):
     APPENDED = "appended"  # after the old last member
     IN_HOLE = "in_hole"  # in padding no old member used
     IN_RESERVED = "in_reserved"  # in space an old reserve member gave up
-    UNION = "union"  # a new alternative of a union branch
+    UNION = "union"  # a new alternative in a union (an old member wrapped in one, or a new branch)
     INSERTED = "inserted"  # between old members, moving the later ones
+    OVERLAPS = "overlaps"  # over storage old members still use, nothing moved

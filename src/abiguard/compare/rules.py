@@ -30,32 +30,40 @@ class TypeFacts:
 
     embedded: bool = False  # held by value (member, array element, typedef of one) by another ABI type
     extensible: bool = False  # carries or negotiates its own size
+    size_note: str = ""  # why it is extensible, for the message
     only_growth: bool = True  # every own change is an append (or compatible by itself)
     sentinels: frozenset[str] = frozenset()  # enumerators that are counts moving with new entries
+    made_flexible: bool = False  # a trailing one- or zero-element array became a flexible array member
 
 
 # --- facts ------------------------------------------------------------------------------
-def is_extensible(view: GraphView, tid: int, constants: Mapping[str, Constant], new_size: int) -> bool:
-    """A struct the kernel copies by a size user space passes, so appending is safe.
+def extensible_because(view: GraphView, tid: int, constants: Mapping[str, Constant], new_size: int,
+                       known: str = "") -> str:
+    """Why the kernel copies this struct by a size user space passes, so appending is safe ("" if not).
 
-    Evidence: an integer member named `size` (perf_event_attr, sched_attr carry it), or
-    `<PREFIX>_SIZE_VER<n>` constants whose prefix words all occur in the struct's name or whose
-    value equals the new size (clone_args has CLONE_ARGS_SIZE_VER0..2).
+    Evidence: a known size-negotiated type (`known`: the package's data/size_negotiated.toml or the
+    user's `[[size_negotiated]]` entries, each naming the syscall and the kernel function that copies
+    it -- bpf(2) passes sizeof(union bpf_attr), which carries no size of its own); an integer member
+    named `size` (perf_event_attr, sched_attr carry it); or `<PREFIX>_SIZE_VER<n>` constants whose
+    prefix words all occur in the struct's name or whose value equals the new size (clone_args has
+    CLONE_ARGS_SIZE_VER0..2).
     """
+    if known:
+        return known
     g = view.graph
     t = g[tid]
     for m in view.flat(tid):
         if m.path in ("size", "sz") and g[g.strip(m.type_id)].kind == Kind.INT:
-            return True
+            return f"appending is safe: it carries its own size in `{m.path}`"
     words = set(filter(None, (t.name or view.typedef_names().get(tid, "")).upper().split("_")))
-    for name, const in constants.items():
+    for name, const in sorted(constants.items()):
         match = _SIZE_VER.match(name)
         if match is None:
             continue
         prefix_words = set(filter(None, match["prefix"].upper().split("_")))
         if (prefix_words and prefix_words <= words) or const.value == new_size:
-            return True
-    return False
+            return f"appending is safe: {name} versions its size"
+    return ""
 
 
 def enum_sentinels(old: Mapping[str, int], new: Mapping[str, int]) -> frozenset[str]:
@@ -94,12 +102,14 @@ def growth(c: Change, f: TypeFacts) -> Severity:
 
     Embedded by value it moves everything after it: breaking. Reached only through pointers it is
     safe if the kernel copies by a user-supplied size (extensible: compatible), else review.
-    Shrinking, or growth that comes with other breaking changes, is breaking.
+    Shrinking, or growth that comes with other breaking changes, is breaking -- except the shrink of a
+    fake flexible array made real (`data[1]` -> `data[]`): every member keeps its offset, only the
+    unused tail element and padding leave sizeof (a constant derived from that sizeof is judged apart).
     """
     if f.embedded or not f.only_growth:
         return B
     if c.kind == K.SIZE_CHANGED and c.old is not None and c.new is not None and c.new < c.old:
-        return B
+        return C if f.made_flexible else B
     return C if f.extensible else R
 
 
@@ -111,13 +121,21 @@ def alignment(c: Change, f: TypeFacts) -> Severity:
 def member_added(c: Change, f: TypeFacts) -> Severity:
     """New members in padding, in reserved space or inside a union that keeps its size move nothing.
 
-    Appended members follow the growth rule; inserted ones move the members after them.
+    A member wrapped into an anonymous union beside new members keeps its place: the new ones are
+    aliases of its storage. Appended members follow the growth rule; inserted ones move the members
+    after them, and ones laid over storage old members still use make old and new binaries disagree.
     """
     if c.where in (Placement.IN_HOLE, Placement.IN_RESERVED, Placement.UNION):
         return C
     if c.where == Placement.APPENDED:
         return growth(c, f)
     return B
+
+
+def made_flexible(c: Change, f: TypeFacts) -> Severity:
+    """`data[1]`/`data[0]` -> `data[]`: same offset, same element type; old code indexed past the declared
+    bound already, so its accesses land where they did."""
+    return C
 
 
 def reserved_used(c: Change, f: TypeFacts) -> Severity:
@@ -197,6 +215,7 @@ RULES: dict[K, Callable[[Change, TypeFacts], Severity]] = {
     K.MEMBER_SIZE_CHANGED: member_moved,
     K.ARRAY_ELEMENT_SIZE_CHANGED: member_moved,
     K.BITFIELD_CHANGED: member_moved,
+    K.ARRAY_MADE_FLEXIBLE: made_flexible,
     K.MEMBER_TYPE_CHANGED: retyped,
     K.TYPEDEF_RETARGETED: retyped,
     K.FUNC_PROTO_CHANGED: retyped,

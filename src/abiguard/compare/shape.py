@@ -44,6 +44,7 @@ class FlatMember:
             k += 1
         return k == 0 or not self.unions[k - 1]
 
+
     @property
     def bit_end(self) -> int:
         return self.bit_offset + (self.bit_size or 8 * self.size)

@@ -11,6 +11,16 @@ expires = 2026-12-31                  # required: after this day the waiver stop
 ```
 A waiver matches a finding's own type and member, never its root cause: waiving a root cannot
 silence the effects further up its chain, and waiving an effect leaves the root reported.
+
+The same file can name types the kernel copies by a size the caller passes, beyond the package's
+list (data/size_negotiated.toml); appending members to them is then compatible:
+
+```toml
+[[size_negotiated]]
+type = "struct my_ioctl_args"         # required
+syscall = "MY_IOC_SET ioctl"          # optional: named in the message
+reason = "copied with copy_struct_from_user(..., usize) in my_ioctl()"   # required
+```
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from pathlib import Path
 from ..errors import AbiguardError
 from .findings import Finding
 from .kinds import ChangeKind
+from .negotiated import SizeNegotiated, parse_entries
 
 _KEYS = {"type", "member", "arch", "kind", "reason", "expires"}
 
@@ -70,6 +81,7 @@ class Waivers:
     path: str
     active: list[Waiver] = field(default_factory=list)
     expired: list[Waiver] = field(default_factory=list)
+    size_negotiated: tuple[SizeNegotiated, ...] = ()
 
     def apply(self, findings: Sequence[Finding]) -> tuple[list[Finding], list[str]]:
         """Findings with matching ones marked waived, and messages about expired waivers."""
@@ -100,12 +112,12 @@ def load_waivers(path: Path, today: dt.date) -> Waivers:
     except tomllib.TOMLDecodeError as e:
         raise AbiguardError(path, f"not valid TOML: {e}") from None
     entries = data.get("waiver", [])
-    unknown_top = set(data) - {"waiver"}
+    unknown_top = set(data) - {"waiver", "size_negotiated"}
     if unknown_top:
         raise AbiguardError(path, f"unknown top-level key(s): {', '.join(sorted(unknown_top))}")
     if not isinstance(entries, list):
         raise AbiguardError(path, "'waiver' must be an array of tables ([[waiver]])")
-    result = Waivers(str(path))
+    result = Waivers(str(path), size_negotiated=parse_entries(path, data.get("size_negotiated", [])))
     for i, entry in enumerate(entries, 1):
         waiver = _parse_entry(path, i, entry)
         (result.active if waiver.expires >= today else result.expired).append(waiver)
