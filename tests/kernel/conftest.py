@@ -7,6 +7,7 @@ import fcntl
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -95,9 +96,9 @@ MINI_ROOTS = ("linux/bpf_perf_event.h", "linux/stat.h", "linux/fs.h", "linux/tim
               "linux/perf_event.h", "linux/fcntl.h", "linux/signal.h", "linux/sched.h", "linux/stddef.h")
 
 
-def make_mini_tree(linux_source: Path, dest: Path, karch: str = "s390") -> Path:
-    """A small kernel tree cut from 6.1: a few linux/ headers, all of the arch's asm/ and asm-generic/,
-    and every header those include; enough to parse in seconds and still have several TUs."""
+def make_mini_tree(linux_source: Path, dest: Path, karch: str = "s390", roots: Sequence[str] = MINI_ROOTS) -> Path:
+    """A small kernel tree cut from 6.1: a few linux/ headers (`roots`), all of the arch's asm/ and
+    asm-generic/, and every header those include; enough to parse in seconds and still have several TUs."""
     import re
 
     from abiguard.sources.kernel.install import install_headers
@@ -106,7 +107,7 @@ def make_mini_tree(linux_source: Path, dest: Path, karch: str = "s390") -> Path:
     tree = read_tree(linux_source, None, [*COMMON_PATHS, *arch_paths(karch)])
     inst = install_headers(tree.files, karch)
     include = re.compile(r"^[ \t]*#[ \t]*include[ \t]*<([^>]+)>", re.M)
-    want = [h for h in inst.headers if h.startswith(("asm/", "asm-generic/"))] + list(MINI_ROOTS)
+    want = [h for h in inst.headers if h.startswith(("asm/", "asm-generic/"))] + list(roots)
     seen: set[str] = set()
     while want:
         h = want.pop()
