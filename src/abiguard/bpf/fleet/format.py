@@ -101,29 +101,39 @@ class FleetData:
     kernels: list[dict[str, object]]
 
 
+def _indexed(items: list[list[int]]) -> list[int]:
+    """Words of one chunk: item count, item start offsets (count + 1), then the items' words."""
+    offsets = [0]
+    for item in items:
+        offsets.append(offsets[-1] + len(item))
+    return [len(items), *offsets, *(w for item in items for w in item)]
+
+
+def _record_words(r: StoredRecord) -> list[int]:
+    head = [r.kind | r.weak << 5 | r.kind_flag << 6, r.name, len(r.ints), len(r.names), len(r.refs)]
+    return head + [v - _I64_WRAP if v >= 1 << 63 else v for v in r.ints] + list(r.names) + list(r.refs)
+
+
+def _posting_words(plist: list[tuple[int, int]]) -> list[int]:
+    out: list[int] = []
+    last_k = last_id = 0
+    for k, tid in plist:
+        out += (k - last_k, tid - last_id)
+        last_k, last_id = k, tid
+    return out
+
+
 def encode(data: FleetData) -> bytes:
     """Deterministic bytes for an index."""
     recs = data.records
     rec_chunks, post_chunks = [], []
     for start in range(0, len(recs), CHUNK):
-        words: list[int] = []
-        posts: list[int] = []
-        for i in range(start, min(start + CHUNK, len(recs))):
-            r = recs[i]
-            words += (r.kind | r.weak << 5 | r.kind_flag << 6, r.name, len(r.ints), len(r.names), len(r.refs))
-            words += (v - _I64_WRAP if v >= 1 << 63 else v for v in r.ints)
-            words += r.names
-            words += r.refs
-            plist = data.postings[i]
-            posts.append(len(plist))
-            last_k = last_id = 0
-            for k, tid in plist:
-                posts += (k - last_k, tid - last_id)
-                last_k, last_id = k, tid
-        rec_chunks.append(_pack(words))
-        post_chunks.append(_pack(posts, "i"))
-    pairs = sorted((r.name, i) for i, r in enumerate(recs) if r.name and not r.weak and data.postings[i])
-    names = _chunked([_pack((s for s, _ in pairs), "I"), _pack((i for _, i in pairs), "I")])
+        stop = min(start + CHUNK, len(recs))
+        rec_chunks.append(_pack(_indexed([_record_words(recs[i]) for i in range(start, stop)])))
+        post_chunks.append(_pack(_indexed([_posting_words(data.postings[i]) for i in range(start, stop)]), "i"))
+    # Every enum has postings, named or not: load checks look up anonymous UAPI flag enums by enumerator.
+    triples = sorted((r.name, i, r.kind) for i, r in enumerate(recs) if r.name and not r.weak and data.postings[i])
+    names = _chunked([_pack((t[c] for t in triples), "I") for c in range(3)])
     strs = lzma.compress("\0".join(data.strings).encode("utf-8", "surrogateescape"), preset=_LZMA_PRESET)
     meta = json.dumps(data.kernels, sort_keys=True, separators=(",", ":")).encode()
     sections = [
@@ -137,6 +147,27 @@ def encode(data: FleetData) -> bytes:
     return _HEAD.pack(MAGIC, VERSION, len(body), hashlib.sha256(body).digest()) + body
 
 
+class _Chunk:
+    """One inflated chunk: items decoded on demand from their offsets."""
+
+    def __init__(self, words: array) -> None:
+        if not words or words[0] < 0 or len(words) < words[0] + 2:
+            raise FleetFormatError("chunk header is truncated")
+        n = words[0]
+        self.count = n
+        self.offsets = words[1 : n + 2]
+        self.base = n + 2
+        self.words = words
+        if self.offsets[0] != 0 or self.offsets[-1] != len(words) - self.base:
+            raise FleetFormatError("chunk offsets do not fit the chunk")
+
+    def item(self, i: int) -> array:
+        start, stop = self.offsets[i], self.offsets[i + 1]
+        if not 0 <= start <= stop:
+            raise FleetFormatError("chunk offsets are out of order")
+        return self.words[self.base + start : self.base + stop]
+
+
 @dataclass
 class FleetFile:
     """An opened index: header and checksum verified, sections inflated on first use."""
@@ -148,9 +179,10 @@ class FleetFile:
     _kernels: list[dict[str, object]] | None = None
     _rec_chunks: list[memoryview] | None = None
     _post_chunks: list[memoryview] | None = None
-    _rec_cache: dict[int, list[StoredRecord]] = field(default_factory=dict)
-    _post_cache: dict[int, list[list[tuple[int, int]]]] = field(default_factory=dict)
-    _names: tuple[array, array] | None = None
+    _chunk_cache: dict[tuple[bytes, int], _Chunk] = field(default_factory=dict)
+    _rec_cache: dict[int, StoredRecord] = field(default_factory=dict)
+    _post_cache: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    _names: tuple[array, array, array] | None = None
 
     def fail(self, message: str) -> AbiguardError:
         return AbiguardError(self.path, f"corrupt fleet index: {message}")
@@ -177,79 +209,88 @@ class FleetFile:
             self._kernels = value
         return self._kernels
 
-    def _chunks(self, tag: bytes) -> list[memoryview]:
+    def _blobs(self, tag: bytes) -> list[memoryview]:
+        if tag == b"RECS" and self._rec_chunks is not None:
+            return self._rec_chunks
+        if tag == b"POST" and self._post_chunks is not None:
+            return self._post_chunks
         try:
-            return _unchunk(self.sections[tag])
+            blobs = _unchunk(self.sections[tag])
         except FleetFormatError as e:
             raise self.fail(f"{tag.decode()} section: {e}") from None
+        if tag == b"RECS":
+            self._rec_chunks = blobs
+        elif tag == b"POST":
+            self._post_chunks = blobs
+        return blobs
+
+    def _chunk(self, tag: bytes, chunk: int) -> _Chunk:
+        got = self._chunk_cache.get((tag, chunk))
+        if got is None:
+            blobs = self._blobs(tag)
+            if not 0 <= chunk < len(blobs):
+                raise self.fail(f"{tag.decode()} chunk {chunk} is out of range")
+            try:
+                got = _Chunk(_unpack(bytes(blobs[chunk]), "q" if tag == b"RECS" else "i"))
+            except FleetFormatError as e:
+                raise self.fail(f"{tag.decode()} chunk {chunk}: {e}") from None
+            self._chunk_cache[(tag, chunk)] = got
+        return got
 
     @property
     def record_count(self) -> int:
-        if self._rec_chunks is None:
-            self._rec_chunks = self._chunks(b"RECS")
-        if not self._rec_chunks:
-            return 0
-        return (len(self._rec_chunks) - 1) * CHUNK + len(self._records_of(len(self._rec_chunks) - 1))
+        blobs = self._blobs(b"RECS")
+        return (len(blobs) - 1) * CHUNK + self._chunk(b"RECS", len(blobs) - 1).count if blobs else 0
+
+    def _item(self, tag: bytes, index: int) -> array:
+        chunk, at = divmod(index, CHUNK)
+        c = self._chunk(tag, chunk)
+        if not 0 <= at < c.count:
+            raise self.fail(f"{tag.decode()} item {index} is out of range")
+        try:
+            return c.item(at)
+        except FleetFormatError as e:
+            raise self.fail(f"{tag.decode()} chunk {chunk}: {e}") from None
 
     def record(self, index: int) -> StoredRecord:
-        if self._rec_chunks is None:
-            self._rec_chunks = self._chunks(b"RECS")
-        chunk, at = divmod(index, CHUNK)
-        if not 0 <= chunk < len(self._rec_chunks):
-            raise self.fail(f"record {index} is out of range")
-        recs = self._records_of(chunk)
-        if at >= len(recs):
-            raise self.fail(f"record {index} is out of range")
-        return recs[at]
-
-    def _records_of(self, chunk: int) -> list[StoredRecord]:
-        cached = self._rec_cache.get(chunk)
-        if cached is not None:
-            return cached
-        assert self._rec_chunks is not None
-        try:
-            words = _unpack(bytes(self._rec_chunks[chunk]))
-            recs = _decode_records(words, len(self.strings), chunk * CHUNK)
-        except (FleetFormatError, IndexError) as e:
-            raise self.fail(f"record chunk {chunk}: {e or 'truncated'}") from None
-        self._rec_cache[chunk] = recs
-        return recs
+        got = self._rec_cache.get(index)
+        if got is None:
+            try:
+                got = _decode_record(self._item(b"RECS", index), len(self.strings), index)
+            except FleetFormatError as e:
+                raise self.fail(f"record {index}: {e}") from None
+            self._rec_cache[index] = got
+        return got
 
     def postings(self, index: int) -> list[tuple[int, int]]:
-        """(kernel index, type id) of every kernel holding record `index` as a named type."""
-        if self._post_chunks is None:
-            self._post_chunks = self._chunks(b"POST")
-        chunk, at = divmod(index, CHUNK)
-        cached = self._post_cache.get(chunk)
-        if cached is None:
-            if not 0 <= chunk < len(self._post_chunks):
-                raise self.fail(f"postings of record {index} are out of range")
+        """(kernel index, type id) of every kernel holding record `index` as a named type (or any enum)."""
+        got = self._post_cache.get(index)
+        if got is None:
             try:
-                cached = _decode_postings(_unpack(bytes(self._post_chunks[chunk]), "i"), len(self.kernels))
-            except (FleetFormatError, IndexError) as e:
-                raise self.fail(f"postings chunk {chunk}: {e or 'truncated'}") from None
-            self._post_cache[chunk] = cached
-        if at >= len(cached):
-            raise self.fail(f"postings of record {index} are out of range")
-        return cached[at]
+                got = _decode_postings(self._item(b"POST", index), len(self.kernels))
+            except FleetFormatError as e:
+                raise self.fail(f"postings of record {index}: {e}") from None
+            self._post_cache[index] = got
+        return got
 
-    def records_named(self, string: int) -> list[int]:
-        """Strong records carrying the name with this string index."""
+    def records_named(self, string: int) -> list[tuple[int, int]]:
+        """(record, kind) of the strong records carrying the name with this string index."""
         if self._names is None:
-            chunks = self._chunks(b"NAME")
-            if len(chunks) != 2:
+            chunks = self._blobs(b"NAME")
+            if len(chunks) != 3:
                 raise self.fail("name index has the wrong shape")
             try:
-                keys, values = _unpack(bytes(chunks[0]), "I"), _unpack(bytes(chunks[1]), "I")
+                cols = tuple(_unpack(bytes(c), "I") for c in chunks)
             except FleetFormatError as e:
                 raise self.fail(f"name index: {e}") from None
-            if len(keys) != len(values):
+            if len({len(c) for c in cols}) != 1:
                 raise self.fail("name index columns differ in length")
-            self._names = (keys, values)
+            self._names = cols  # type: ignore[assignment]
         from bisect import bisect_left, bisect_right
 
-        keys, values = self._names
-        return list(values[bisect_left(keys, string) : bisect_right(keys, string)])
+        keys, recs, kinds = self._names  # type: ignore[misc]
+        lo, hi = bisect_left(keys, string), bisect_right(keys, string)
+        return list(zip(recs[lo:hi], kinds[lo:hi], strict=True))
 
     def load_all(self) -> FleetData:
         """Every record and posting, for updating the index."""
@@ -262,50 +303,37 @@ class FleetFile:
         )
 
 
-def _decode_records(words: array, n_strings: int, first: int) -> list[StoredRecord]:
-    out: list[StoredRecord] = []
-    i, n = 0, len(words)
-    while i < n:
-        if i + 5 > n:
-            raise FleetFormatError("record header is truncated")
-        head, name, n_ints, n_names, n_refs = words[i : i + 5]
-        i += 5
-        end = i + n_ints + n_names + n_refs
-        if min(n_ints, n_names, n_refs) < 0 or end > n:
-            raise FleetFormatError("record runs past its chunk")
-        kind = head & 0x1F
-        ints = tuple(words[i : i + n_ints])
-        if kind == 19 and not head >> 6 & 1:  # unsigned ENUM64 values were wrapped into int64
-            ints = (*ints[:2], *(v + _I64_WRAP if v < 0 else v for v in ints[2:]))
-        names = tuple(words[i + n_ints : i + n_ints + n_names])
-        refs = tuple(words[i + n_ints + n_names : end])
-        i = end
-        if not 0 <= name < n_strings or any(not 0 <= s < n_strings for s in names):
-            raise FleetFormatError("string index out of range")
-        if any(not 0 <= r <= first + len(out) for r in refs):
-            raise FleetFormatError("reference to a record not stored before it")
-        out.append(StoredRecord(kind, bool(head >> 5 & 1), bool(head >> 6 & 1), name, ints, names, refs))
-    return out
+def _decode_record(words: array, n_strings: int, index: int) -> StoredRecord:
+    if len(words) < 5:
+        raise FleetFormatError("record header is truncated")
+    head, name, n_ints, n_names, n_refs = words[:5]
+    end = 5 + n_ints + n_names + n_refs
+    if min(n_ints, n_names, n_refs) < 0 or end != len(words):
+        raise FleetFormatError("record does not fit its extent")
+    kind = head & 0x1F
+    ints = tuple(words[5 : 5 + n_ints])
+    if kind == 19 and not head >> 6 & 1:  # unsigned ENUM64 values were wrapped into int64
+        ints = (*ints[:2], *(v + _I64_WRAP if v < 0 else v for v in ints[2:]))
+    names = tuple(words[5 + n_ints : 5 + n_ints + n_names])
+    refs = tuple(words[5 + n_ints + n_names : end])
+    if not 0 <= name < n_strings or any(not 0 <= s < n_strings for s in names):
+        raise FleetFormatError("string index out of range")
+    if any(not 0 <= r <= index for r in refs):
+        raise FleetFormatError("reference to a record not stored before it")
+    return StoredRecord(kind, bool(head >> 5 & 1), bool(head >> 6 & 1), name, ints, names, refs)
 
 
-def _decode_postings(words: array, n_kernels: int) -> list[list[tuple[int, int]]]:
-    out: list[list[tuple[int, int]]] = []
-    i, n = 0, len(words)
-    while i < n:
-        count = words[i]
-        i += 1
-        if count < 0 or i + 2 * count > n:
-            raise FleetFormatError("postings run past their chunk")
-        plist = []
-        k = tid = 0
-        for j in range(i, i + 2 * count, 2):
-            k += words[j]
-            tid += words[j + 1]
-            if not 0 <= k < n_kernels or tid <= 0:
-                raise FleetFormatError("posting names a kernel or type id out of range")
-            plist.append((k, tid))
-        out.append(plist)
-        i += 2 * count
+def _decode_postings(words: array, n_kernels: int) -> list[tuple[int, int]]:
+    if len(words) % 2:
+        raise FleetFormatError("postings have a partial pair")
+    out = []
+    k = tid = 0
+    for j in range(0, len(words), 2):
+        k += words[j]
+        tid += words[j + 1]
+        if not 0 <= k < n_kernels or tid <= 0:
+            raise FleetFormatError("posting names a kernel or type id out of range")
+        out.append((k, tid))
     return out
 
 

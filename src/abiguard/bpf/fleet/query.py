@@ -157,8 +157,8 @@ class FleetQuery:
         out: dict[int, list[tuple[int, int]]] = {}
         kinds = ENUM_KINDS if local.kind in ENUM_KINDS else {local.kind}
         for s in self.names_with_essential(essential_name(local.name)):
-            for rec in self.fleet.records_named(s):
-                if self.fleet.record(rec).kind not in kinds:
+            for rec, kind in self.fleet.records_named(s):
+                if kind not in kinds:
                     continue
                 for k, tid in self.fleet.postings(rec):
                     if k in selected:
@@ -259,7 +259,8 @@ def _check_object(q: FleetQuery, obj: BpfObject, chosen: list[int], selected: se
             if hit is None:
                 hit = shared[key] = (ids, _resolve_group(q, obj, g, k, found))
             by_kernel[k][g.local_id] = _with_ids(hit[1], ids, hit[0])
-    return {k: _assemble(obj, groups, by_kernel[k]) for k in chosen}
+    live: dict[tuple[object, ...], set[int]] = {}
+    return {k: _assemble(obj, groups, by_kernel[k], live) for k in chosen}
 
 
 def _resolve_group(q: FleetQuery, obj: BpfObject, g: _Group, k: int, found: list[tuple[int, int]]) -> list[ReloResult]:
@@ -273,7 +274,9 @@ def _resolve_group(q: FleetQuery, obj: BpfObject, g: _Group, k: int, found: list
     ]
 
 
-def _assemble(obj: BpfObject, groups: list[_Group], results: dict[int, list[ReloResult]]) -> list[ReloResult]:
+def _assemble(
+    obj: BpfObject, groups: list[_Group], results: dict[int, list[ReloResult]], memo: dict[tuple[object, ...], set[int]]
+) -> list[ReloResult]:
     """Results in libbpf's order, with the reachability of poisoned instructions worked out for this kernel."""
     pos = {gr.local_id: 0 for gr in groups}
     out: list[ReloResult] = []
@@ -289,8 +292,11 @@ def _assemble(obj: BpfObject, groups: list[_Group], results: dict[int, list[Relo
                 for r in section
                 if r.new_val is not None and r.status in (Status.OK, Status.ZERO)
             }
-            entries = sorted({fi.insn_off // 8 for fi in sec.func_info}) or [0]
-            live = reachable(patched_code(obj.code[sec.name], values), entries, poisoned)
+            key = (sec.name, tuple(sorted(values.items())), tuple(sorted(poisoned)))
+            live = memo.get(key)
+            if live is None:
+                entries = sorted({fi.insn_off // 8 for fi in sec.func_info}) or [0]
+                live = memo[key] = reachable(patched_code(obj.code[sec.name], values), entries, poisoned)
             for i, r in enumerate(section):
                 if r.status == Status.POISONED and r.reachable != (r.relo.insn_off // 8 in live):
                     section[i] = r = copy.copy(r)

@@ -43,6 +43,7 @@ def record_hash(
     return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).digest()
 
 
+_ENUMS = (Kind.ENUM, Kind.ENUM64)
 # Kinds whose weak form is the type itself: they refer to nothing, or (PTR) already refer weakly.
 _SELF_WEAK = frozenset({Kind.VOID, Kind.INT, Kind.FLOAT, Kind.ENUM, Kind.ENUM64, Kind.FWD, Kind.PTR})
 # Kinds whose weak form refers to weak forms; every other kind is opaque (kind and name) behind a pointer.
@@ -90,49 +91,36 @@ class KernelRows:
     meta: dict[str, object]
     type_count: int  # ids 1..type_count-1 are the kernel's types
     records: list[tuple[Hash, Record]]
-    named: list[tuple[int, Hash]]  # (type id, hash) of every named type, ascending ids
+    named: list[tuple[int, Hash]]  # (type id, hash) of every named type and enum, ascending ids
 
 
 def kernel_rows(graph: TypeGraph, meta: dict[str, object]) -> KernelRows:
     """Hash every type of one kernel; records appear after everything they refer to."""
-    types = graph.types
+    types = list(graph.types)  # decoded and checked once (the BTF reader validates as it hands types out)
     n = len(types)
     strong: list[Hash | None] = [None] * n
     weak: list[Hash | None] = [None] * n
     strong[0] = weak[0] = VOID_HASH
     out: list[tuple[Hash, Record]] = []
     emitted: set[Hash] = set()
-    fields: list[tuple[tuple[int, ...], tuple[str, ...], tuple[int, ...]] | None] = [None] * n
-
-    def fields_of(tid: int) -> tuple[tuple[int, ...], tuple[str, ...], tuple[int, ...]]:
-        f = fields[tid]
-        if f is None:
-            f = fields[tid] = own_fields(types[tid])
-        return f
-
-    def deps(tid: int, is_weak: bool) -> tuple[list[int], bool]:
-        """Referenced ids and whether they are taken in weak form."""
-        t = types[tid]
-        if is_weak:
-            if t.kind in _WEAK_THROUGH:
-                return list(fields_of(tid)[2]), True
-            return [], True
-        if t.kind == Kind.PTR:
-            return [t.ref], True
-        return list(fields_of(tid)[2]), False
+    fields = [own_fields(t) for t in types]
+    kinds = [t.kind for t in types]
 
     def make(tid: int, is_weak: bool) -> Hash:
         t = types[tid]
-        if is_weak and t.kind not in _WEAK_THROUGH:
-            rec = Record(int(t.kind), True, t.kind_flag, t.name)
+        kind = int(kinds[tid])
+        if is_weak and kinds[tid] not in _WEAK_THROUGH:
+            ints: tuple[int, ...] = ()
+            names: tuple[str, ...] = ()
+            refs: tuple[Hash, ...] = ()
         else:
-            ints, names, refs = fields_of(tid)
-            table = weak if is_weak or t.kind == Kind.PTR else strong
-            rec = Record(int(t.kind), is_weak, t.kind_flag, t.name, ints, names, tuple(table[r] for r in refs))  # type: ignore[misc]
-        h = rec.digest()
+            ints, names, ids = fields[tid]
+            table = weak if is_weak or kinds[tid] == Kind.PTR else strong
+            refs = tuple(table[r] for r in ids)  # type: ignore[misc]
+        h = record_hash(kind, is_weak, t.kind_flag, t.name, ints, names, refs)
         if h not in emitted:
             emitted.add(h)
-            out.append((h, rec))
+            out.append((h, Record(kind, is_weak, t.kind_flag, t.name, ints, names, refs)))
         return h
 
     for root in range(1, n):
@@ -142,21 +130,27 @@ def kernel_rows(graph: TypeGraph, meta: dict[str, object]) -> KernelRows:
         stack: list[tuple[int, bool, bool]] = [(root, False, False)]
         while stack:
             tid, is_weak, expanded = stack.pop()
-            if is_weak and types[tid].kind in _SELF_WEAK:
+            kind = kinds[tid]
+            if is_weak and kind in _SELF_WEAK:
                 is_weak = False
             table = weak if is_weak else strong
             if table[tid] is not None:
                 continue
-            refs, refs_weak = deps(tid, is_weak)
             if not expanded:
                 stack.append((tid, is_weak, True))
-                ref_table = weak if refs_weak else strong
+                if is_weak:
+                    refs, ref_table, ref_weak = (fields[tid][2] if kind in _WEAK_THROUGH else ()), weak, True
+                elif kind == Kind.PTR:
+                    refs, ref_table, ref_weak = (types[tid].ref,), weak, True
+                else:
+                    refs, ref_table, ref_weak = fields[tid][2], strong, False
                 for r in reversed(refs):
                     if ref_table[r] is None:
-                        stack.append((r, refs_weak, False))
+                        stack.append((r, ref_weak, False))
                 continue
-            table[tid] = make(tid, is_weak)
-            if types[tid].kind in _SELF_WEAK:
-                weak[tid] = table[tid]
-    named = [(tid, strong[tid]) for tid in range(1, n) if types[tid].name]
+            h = table[tid] = make(tid, is_weak)
+            if kind in _SELF_WEAK:
+                weak[tid] = h
+    # Anonymous enums too: load checks find UAPI flag enums by an enumerator's name.
+    named = [(tid, strong[tid]) for tid in range(1, n) if types[tid].name or kinds[tid] in _ENUMS]
     return KernelRows(meta, n, out, named)  # type: ignore[arg-type]
