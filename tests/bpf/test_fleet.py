@@ -205,3 +205,16 @@ def test_bad_kernel_input_is_a_clean_error(tmp_path):
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.startswith(f"abiguard: error: {junk}: "), proc.stderr
         assert not out.exists()
+
+
+def test_build_on_an_existing_cluster(fleet_kernels, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    serial = build(tmp_path / "serial.fleet", *fleet_kernels)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0", processes=True
+    ) as cluster:
+        remote = build(tmp_path / "remote.fleet", *fleet_kernels, extra=("--scheduler", cluster.scheduler_address))
+    assert remote.read_bytes() == serial.read_bytes()
+    proc = abiguard("fleet", "build", *fleet_kernels, "-o", tmp_path / "x.fleet", "--scheduler", "tcp://127.0.0.1:9",
+                    timeout=120)
+    assert proc.returncode == 2 and proc.stderr.startswith("abiguard: error: tcp://127.0.0.1:9: cannot reach")

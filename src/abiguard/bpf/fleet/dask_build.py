@@ -63,7 +63,7 @@ def build_dask(
                     threads_per_worker=1,
                     processes=True,
                     host="127.0.0.1",
-                    dashboard_address=None,
+                    dashboard_address="127.0.0.1:0",  # loopback, any free port: never clash
                     silence_logs=logging.ERROR,
                 )
             )
