@@ -83,14 +83,16 @@ def build(out: Path, *kernels: Path | str, extra: tuple[str, ...] = ("--serial",
     return out
 
 
-def same_answers(objects: list[Path], kernels: list[Path | str], index: Path) -> None:
+def same_answers(objects: list[Path], kernels: list[Path | str], index: Path, cache: bool = False) -> None:
     """Every format of `core --fleet` equals `core --kernel` for the same kernels, exit code included.
 
     An index holds what relocations need, so the per-kernel run skips the other load checks too.
+    `cache`: let `--kernel` keep what it extracted from packages (results are keyed by the code's digest).
     """
     per_kernel = [a for k in kernels for a in ("--kernel", k)]
+    no_cache = () if cache else ("--no-cache",)
     for fmt in ("json", "text"):
-        want = run_core(*objects, *per_kernel, "--relocations-only", "--format", fmt, "--verbose", "--no-cache")
+        want = run_core(*objects, *per_kernel, "--relocations-only", "--format", fmt, "--verbose", *no_cache)
         got = run_core(*objects, "--fleet", index, "--format", fmt, "--verbose")
         assert want[0] in (0, 1), want[2]
         assert got[2] == "", got[2]
@@ -108,19 +110,20 @@ def test_fleet_answers_equal_per_kernel_answers(fleet_kernels, fleet_objects, tm
 
 def test_fleet_on_running_kernel_and_packages(fleet_objects, vmlinux_btf, kernel_btf, tmp_path):
     kernels: list[Path | str] = [vmlinux_btf, kernel_btf(progs.S390_OLD, progs.S390_USES, name="s390old")]
-    kernels += sorted(KERNEL_PACKAGES.glob("*.deb"))[:2] if _packages_readable() else []
     index = build(tmp_path / "f.fleet", *kernels)
     same_answers(fleet_objects, kernels, index)
 
 
-def _packages_readable() -> bool:
-    """Debian packages are kernels only once `--kernel` reads them; until then they are left out."""
-    try:
-        from abiguard.bpf import kernels
-
-        return "deb" in (kernels.__doc__ or "") and any(KERNEL_PACKAGES.glob("*.deb"))
-    except ImportError:
-        return False
+def test_fleet_of_debian_packages(fleet_objects, tmp_path):
+    """Real distro kernels as shipped (scripts/kernels.sh caches a few): the fleet answers per kernel too."""
+    packages = sorted(KERNEL_PACKAGES.glob("linux-image-*.deb"))
+    if not packages:
+        pytest.skip(f"no kernel packages in {KERNEL_PACKAGES} (run scripts/kernels.sh)")
+    index = build(tmp_path / "debs.fleet", *packages, extra=("--workers", "2"))
+    same_answers(fleet_objects, packages, index, cache=True)
+    doc = json.loads(abiguard("fleet", "info", index, "--format", "json").stdout)
+    assert [k["version"] for k in doc["kernels"]] == [p.name.split("_")[1] for p in packages]
+    assert doc["records"] < doc["kernel_types"]  # kernels of one series share their types
 
 
 def test_select_and_info(fleet_kernels, fleet_objects, tmp_path):
