@@ -14,12 +14,13 @@ def _names(pieces: list[tuple[str, bool]]) -> list[str]:
 
 def test_user_pt_regs_is_one_block_on_two_arches(result: DiffResult) -> None:
     causes = root_causes(result)
+    # Worst first; among equals, the one that reaches more types (user_pt_regs moves bpf_perf_event_data).
     assert [(rc.name, rc.severity, rc.arches) for rc in causes] == [
-        ("sysinfo", Severity.BREAKING, ("i386", "arm")),
         ("user_pt_regs", Severity.BREAKING, ("aarch64", "s390x")),
+        ("sysinfo", Severity.BREAKING, ("i386", "arm")),
         ("bpf_new", Severity.COMPATIBLE, tuple(ARCHES)),
     ]
-    regs = causes[1]
+    regs = causes[0]
     assert regs.affected_types() == ("bpf_perf_event_data",)
     names = _names(regs.sentence())
     # Root first, then where it is embedded and through what, then the members that move, in offset order.
@@ -71,3 +72,16 @@ def test_waived_blocks_come_last_and_count_apart() -> None:
     causes = root_causes(DiffResult(["x86_64"], findings))
     assert [(rc.name, rc.waived) for rc in causes] == [("new", False), ("gone", True)]
     assert summary_sentence(summarize_causes(causes), ["x86_64"]) == "1 compatible change on 1 arch; 1 waived"
+
+
+def test_a_long_cause_names_what_resized_it_and_counts_the_rest() -> None:
+    root = "struct big"
+    findings = [Finding("x86_64", Severity.BREAKING, "size_changed", root, None, 64, 104, "", root)]
+    findings += [Finding("x86_64", Severity.BREAKING, "member_added", root, f"new{i}", None,
+                         {"offset": 64 + 8 * i, "size": 8}, "", root) for i in range(5)]
+    findings += [Finding("x86_64", Severity.BREAKING, "member_offset_changed", root, f"old{i}", 8 * i, 8 * i + 8,
+                         "", root) for i in range(4)]
+    (rc,) = root_causes(DiffResult(["x86_64"], findings))
+    pieces = rc.sentence()
+    assert _names(pieces) == ["big", "new0", "new1", "new2"]  # members that moved are a consequence, not named
+    assert "and 2 more" in "".join(t for t, _ in pieces)

@@ -17,7 +17,10 @@ from ..compare.root_cause import bare_name, is_own_change, root_cause_ids, size_
 from .grouping import MergedFinding, arch_sort_key, format_value, merge_findings, severity_order, sort_arches
 
 Piece = tuple[str, bool]  # (text, is a name to show as code)
-MAX_TYPES_NAMED = 5  # a change embedded in dozens of types names the first few and counts the rest
+MAX_TYPES_NAMED = 3  # a change embedded in dozens of types names the first few and counts the rest
+MAX_CLAUSES = 3  # likewise for the root's own changes
+MAX_MEMBERS = 6  # and for the members that move in one type
+_CONSEQUENCES = frozenset({K.MEMBER_OFFSET_CHANGED, K.MEMBER_MOVED})
 
 
 @dataclass(frozen=True)
@@ -84,20 +87,24 @@ class RootCause:
         if delta is None:
             briefs = [_brief(e) for e in self.causes()] or [[(" changed", False)]]
             out: list[Piece] = [(":", False)] if any(e.member for e in self.causes()) else []
-            for i, b in enumerate(briefs[:3]):
-                out += ([("; ", False)] if i else []) + b
-            if len(briefs) > 3:
-                out.append((f"; and {len(briefs) - 3} more", False))
+            for i, b in enumerate(briefs[:MAX_CLAUSES]):
+                out += [(";", False), *b] if i else b
+            if len(briefs) > MAX_CLAUSES:
+                out.append((f"; and {len(briefs) - MAX_CLAUSES} more", False))
             return out
         verb = "grew" if delta > 0 else "shrank"
         out = [(f" {verb} {abs(delta)} byte{'s' if abs(delta) != 1 else ''}", False)]
         # What made it resize, per arch: arches where the same member was added alike share one clause.
         per_arch: dict[tuple[Piece, ...], list[str]] = {}
         for arch in self.arches:
+            here = [e for e in self.causes() if arch in e.arches and e.kind != K.SIZE_CHANGED]
+            # Members added, removed or resized make the size change; members moving is what follows.
+            drivers = [e for e in here if e.kind not in _CONSEQUENCES] or here
             parts: list[Piece] = []
-            for e in self.causes():
-                if arch in e.arches and e.kind != K.SIZE_CHANGED:
-                    parts += ([("; ", False)] if parts else []) + _brief(e, leading_space=False)
+            for e in drivers[:MAX_CLAUSES]:
+                parts += ([("; ", False)] if parts else []) + _brief(e, leading_space=False)
+            if len(drivers) > MAX_CLAUSES:
+                parts.append((f"; and {len(drivers) - MAX_CLAUSES} more", False))
             if parts:
                 per_arch.setdefault(tuple(parts), []).append(arch)
         if not per_arch:
@@ -150,8 +157,10 @@ class RootCause:
             if len(types) > 1:
                 out += [(name, True), (": ", False)]
             order = sorted(moved, key=lambda m: (moved[m][0], m))
-            for i, member in enumerate(order):
+            for i, member in enumerate(order[:MAX_MEMBERS]):
                 out += ([(", ", False)] if i else []) + [(member, True)]
+            if len(order) > MAX_MEMBERS:
+                out.append((f" and {len(order) - MAX_MEMBERS} more", False))
             if order:
                 deltas = sorted({d for _, ds in moved.values() for d in ds})
                 verb = "move" if len(order) > 1 else "moves"
@@ -184,7 +193,7 @@ def _brief(e: MergedFinding, leading_space: bool = True) -> list[Piece]:
 
 
 def root_causes(result: DiffResult) -> list[RootCause]:
-    """Blocks in report order: active before waived, worst first, then by name and id."""
+    """Blocks in report order: active before waived, worst first, widest reach first, then by name and id."""
     ids = root_cause_ids(result.findings)
     buckets: dict[str, list[Finding]] = {}
     for f in result.findings:
@@ -195,7 +204,8 @@ def root_causes(result: DiffResult) -> list[RootCause]:
         name = min(bare_name(f.root) for f in group)
         out.append(RootCause(rc_id, name, tuple(group), tuple(merge_findings(group, result.arches)),
                              tuple(result.arches)))
-    out.sort(key=lambda rc: (rc.waived, -rc.severity, rc.name, rc.id))
+    # Within a severity, the changes that reach the most types come first: what a reader must see.
+    out.sort(key=lambda rc: (rc.waived, -rc.severity, -len(rc.affected_types()), rc.name, rc.id))
     return out
 
 
