@@ -185,3 +185,17 @@ def test_long_error_lists_are_capped_in_human_reports(result: DiffResult) -> Non
     assert json.loads(render_diff(many, "json"))["errors"] == errors
     sarif = json.loads(render_diff(many, "sarif"))
     assert len(sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]) == 120
+
+
+def test_markdown_stays_under_the_comment_limit() -> None:
+    # Thousands of root causes (a kernel-wide diff): the comment still fits GitHub's 65,536 characters.
+    findings = []
+    for i in range(3000):
+        root = f"struct type_with_a_rather_long_name_{i:04}"
+        for arch in ARCHES:
+            findings.append(Finding(arch, Severity.BREAKING, "size_changed", root, None, i, i + 8, "", root))
+            findings.append(Finding(arch, Severity.BREAKING, "member_offset_changed", root, f"member_{i}", i,
+                                    i + 8, "", root))
+    md = render_diff(DiffResult(list(ARCHES), findings, [f"note {i}" for i in range(80)]), "markdown")
+    assert len(md) < 65_536
+    assert md.count("<details>") == md.count("</details>") and "more | (the JSON report lists all)" in md

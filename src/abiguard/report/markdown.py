@@ -10,6 +10,7 @@ from .root_causes import Piece, RootCause, detail_rows, root_causes, summarize_c
 MAX_ERRORS = 50
 MAX_CAUSES = 60  # per severity; the JSON report lists all
 MAX_ROWS = 200  # detail rows in all; the JSON report lists all
+MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters: the details table gives way first
 _ICONS = {
     Severity.BREAKING: "\u274c",  # red cross
     Severity.REVIEW: "\u26a0\ufe0f",  # warning sign
@@ -57,7 +58,8 @@ def render(result: DiffResult, color: bool = False) -> str:
     if waived:
         out.extend(_section(f"Waived ({len(waived)})", waived, folded=True))
     if causes:
-        out.extend(_details(causes, result.arches))
+        used = sum(len(line) + 1 for line in out) + min(len(result.errors), MAX_ERRORS) * 200
+        out.extend(_details(causes, result.arches, MAX_CHARS - used))
     if result.errors:
         out.append("")
         out.append(f"<details><summary>Errors ({len(result.errors)})</summary>")
@@ -89,14 +91,22 @@ def _section(title: str, group: list[RootCause], folded: bool) -> list[str]:
     return out
 
 
-def _details(causes: list[RootCause], universe: list[str]) -> list[str]:
-    rows = [(rc, row) for rc in causes for row in detail_rows(rc)]
+def _details(causes: list[RootCause], universe: list[str], budget: int) -> list[str]:
+    """The folded table, its rows capped by count and by `budget` characters (comments have a size limit)."""
+    rows = [row for rc in causes for row in detail_rows(rc)]
     out = ["", f"<details><summary>Details: {len(rows)} changes, every member on every arch</summary>", "",
            "| Type | Change | Old \u2192 New | Severity |", "|---|---|---|---|"]
-    for _, row in rows[:MAX_ROWS]:
+    budget -= sum(len(line) + 1 for line in out) + 200  # the closing lines and the "more" row
+    shown = 0
+    for row in rows[:MAX_ROWS]:
         label = f"waived: {row.waived_by}" if row.waived_by else row.severity.label
-        out.append(f"| {code(row.target)} | {cell(row.kind)} | {cell(row.values_text(universe))} | {cell(label)} |")
-    if len(rows) > MAX_ROWS:
-        out.append(f"| \u2026 | {len(rows) - MAX_ROWS} more | (the JSON report lists all) | |")
+        line = f"| {code(row.target)} | {cell(row.kind)} | {cell(row.values_text(universe))} | {cell(label)} |"
+        budget -= len(line) + 1
+        if budget < 0:
+            break
+        out.append(line)
+        shown += 1
+    if len(rows) > shown:
+        out.append(f"| \u2026 | {len(rows) - shown} more | (the JSON report lists all) | |")
     out += ["", "</details>"]
     return out
