@@ -195,6 +195,16 @@ def test_bpf_attr_growing_at_the_end_is_compatible_naming_bpf(diff_c: DiffC) -> 
     assert "bpf(2)" in added.message
 
 
+def test_bpf_attr_gaining_alignment_with_its_growth_is_compatible(diff_c: DiffC) -> None:
+    old = "union bpf_attr { struct { __u32 a; __u32 b; } cmd; };\nint sys(union bpf_attr *attr, unsigned int size);\n"
+    result = diff_c(old, old.replace("__u32 b;", "__u32 b; __u64 c;"), arches=("x86_64", "s390x"))
+    assert only(result, arch="s390x", kind="align_changed").severity == C
+    assert only(result, arch="s390x", kind="size_changed").severity == C
+    other = old.replace("bpf_attr", "other_attr")
+    result = diff_c(other, other.replace("__u32 b;", "__u32 b; __u64 c;"))
+    assert only(result, kind="align_changed").severity == R
+
+
 def test_unknown_union_growing_at_the_end_needs_review(diff_c: DiffC) -> None:
     result = diff_c(_attr("other_attr"), _attr("other_attr", "__u64 fd_array;"))
     assert only(result, kind="size_changed").severity == R

@@ -114,8 +114,11 @@ def growth(c: Change, f: TypeFacts) -> Severity:
 
 
 def alignment(c: Change, f: TypeFacts) -> Severity:
-    """A new alignment moves the type inside anything embedding it; alone, allocation may differ."""
-    return B if f.embedded or not f.only_growth else R
+    """A new alignment moves the type inside anything embedding it; alone, allocation may differ --
+    unless the kernel copies it by a size the caller passes (extensible), which never looks at alignment."""
+    if f.embedded or not f.only_growth:
+        return B
+    return C if f.extensible else R
 
 
 def member_added(c: Change, f: TypeFacts) -> Severity:
