@@ -199,3 +199,13 @@ def test_markdown_stays_under_the_comment_limit() -> None:
     md = render_diff(DiffResult(list(ARCHES), findings, [f"note {i}" for i in range(80)]), "markdown")
     assert len(md) < 65_536
     assert md.count("<details>") == md.count("</details>") and "more | (the JSON report lists all)" in md
+
+
+def test_html_keeps_details_for_the_first_root_causes_only() -> None:
+    from abiguard.report import html
+
+    findings = [Finding("x86_64", Severity.COMPATIBLE, "type_added", f"struct t{i:04}", None, None, None, "",
+                        f"struct t{i:04}") for i in range(html.MAX_SECTIONS + 7)]
+    page = render_diff(DiffResult(["x86_64"], findings), "html")
+    assert page.count("<section") == html.MAX_SECTIONS
+    assert "<h2>7 more root causes</h2>" in page and page.count('<li id="rc-') == 7

@@ -14,6 +14,7 @@ from .layout_svg import render_svg
 from .root_causes import Piece, RootCause, detail_rows, root_causes, summarize_causes, summary_sentence
 
 MAX_PICTURES = 60  # a kernel-wide diff can touch thousands of types; the page stays loadable
+MAX_SECTIONS = 500  # root causes with their details table; the rest are one line each (JSON has everything)
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:90em}
@@ -44,10 +45,17 @@ def render(result: DiffResult, color: bool = False) -> str:
         f"<p>Checked {len(result.arches)} arches: {escape(', '.join(result.arches))}.</p>",
     ]
     budget = MAX_PICTURES
-    for rc in causes:
+    for rc in causes[:MAX_SECTIONS]:
         section, drawn = _cause(rc, result, budget)
         parts.extend(section)
         budget -= drawn
+    if len(causes) > MAX_SECTIONS:
+        rest = causes[MAX_SECTIONS:]
+        parts.append(f"<h2>{len(rest)} more root causes</h2><ul class=\"more\">")
+        parts.extend(f'<li id="rc-{rc.id}"><span class="sev {_css(rc)}">{escape(rc.label())}</span> '
+                     f"{sentence(rc.sentence())} <span class=\"id\">{escape(rc.arch_label())}</span></li>"
+                     for rc in rest)
+        parts.append("</ul>")
     wanted = sum(len(_pictured(rc, result)) for rc in causes)
     if wanted > MAX_PICTURES:
         parts.append(f"<p>Pictures are drawn for the first {MAX_PICTURES} of {wanted} layouts.</p>")
@@ -70,8 +78,12 @@ def _pictured(rc: RootCause, result: DiffResult) -> list[tuple[str, str]]:
     return [key for key in rc.pictured_types() if key in result.layouts]
 
 
+def _css(rc: RootCause) -> str:
+    return "waived" if rc.waived else rc.severity.label
+
+
 def _cause(rc: RootCause, result: DiffResult, budget: int) -> tuple[list[str], int]:
-    css = "waived" if rc.waived else rc.severity.label
+    css = _css(rc)
     where_class = "all" if rc.everywhere else "only"
     out = [
         f'<section class="cause" id="rc-{rc.id}" data-root-cause="{rc.id}" data-severity="{css}">',
