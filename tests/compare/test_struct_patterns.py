@@ -274,3 +274,21 @@ int f(struct many *m, struct outer *o, enum e v, id_t i);
         assert "{" not in f.message and "'" not in f.message, f.message
         for phrase in ("added appended", "(moves later members)", " -> {", "added inserted"):
             assert phrase not in f.message, f.message
+
+
+def test_member_appended_to_a_union_branch_past_the_old_end_is_growth(diff_c: DiffC) -> None:
+    # xsk_tx_metadata gained request.launch_time: on i386 (u64 aligned to 4) it starts inside the old
+    # union, beside completion.tx_timestamp, and ends past the old end; nothing old moved on any arch.
+    old = """
+struct meta { __u64 flags;
+              union { struct { __u16 csum_start; __u16 csum_offset; } request;
+                      struct { __u64 tx_timestamp; } completion; }; };
+int f(struct meta *m);
+"""
+    result = diff_c(old, old.replace("__u16 csum_offset;", "__u16 csum_offset; __u64 launch_time;"),
+                    arches=("x86_64", "i386"))
+    for arch in ("x86_64", "i386"):
+        added = only(result, arch=arch, member="request.launch_time")
+        assert (added.kind, added.severity) == ("member_added", R)
+        assert added.message.endswith("was added at the end")
+    assert result.verdict == R
