@@ -138,7 +138,7 @@ def diff_composite(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: 
                           old_bit_offset=r.bit_offset,
                           detail="its space is taken by new members" if covered else ""))
     for a in added:
-        where, near = _where_added(a, oflat, nmap, {r.path for r in removed}, shrunk, old_data_end, 8 * ot.size)
+        where, near = _where_added(a, oflat, nmap, {r.path for r in removed}, shrunk, 8 * ot.size)
         out.append(Change(K.MEMBER_ADDED, a.path, None, _extent(a), where=where, old_bit_offset=a.bit_offset,
                           new_type_id=a.type_id, detail=", ".join(near)))
 
@@ -177,8 +177,7 @@ def _extent(m: FlatMember) -> dict[str, int]:
 
 
 def _where_added(a: FlatMember, oflat: tuple[FlatMember, ...], nmap: Mapping[str, FlatMember], gone: set[str],
-                 shrunk: Mapping[str, FlatMember], old_data_end: int,
-                 old_size_bits: int) -> tuple[Placement, tuple[str, ...]]:
+                 shrunk: Mapping[str, FlatMember], old_size_bits: int) -> tuple[Placement, tuple[str, ...]]:
     """Where a new member went, and the old members whose storage it overlaps.
 
     An old member is in its way only if both hold values at once in NEW (their innermost common
@@ -226,9 +225,10 @@ def _array_spelling(view: GraphView, m: FlatMember) -> str:
 
 
 def _made_flexible(o: FlatMember, n: FlatMember) -> bool:
-    """A one- or zero-element array at the same offset became a flexible array of the same element type."""
-    return (o.ref[0] == "[]" == n.ref[0] and o.ref[2] == n.ref[2] and o.ref[1] in (0, 1) and n.ref[1] == 0
-            and o.ref[1] != n.ref[1] and o.bit_offset == n.bit_offset and not (o.bit_size or n.bit_size))
+    """A one-element array at the same offset became a flexible array of the same element type (a
+    zero-length one was already described as the flexible array it acts as)."""
+    return (o.ref[0] == "[]" == n.ref[0] and o.ref[2] == n.ref[2] and o.ref[1] == 1 and n.ref[1] == 0
+            and o.bit_offset == n.bit_offset and not (o.bit_size or n.bit_size))
 
 
 def diff_enum(key: TypeKey, old: GraphView, oid: int, new: GraphView, nid: int) -> TypeDiff:
