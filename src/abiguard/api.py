@@ -36,10 +36,12 @@ class ReadOptions:
     base: str | Path | None = None
     use_cache: bool = True
     progress: bool = False  # draw a progress bar on stderr while a kernel tree parses
+    libc_include: tuple[str | Path, ...] = ()  # libc header dirs; none: the ziglang wheel's (abiguard[libc])
 
     def source_options(self) -> SourceOptions:
         return SourceOptions(
             include_dirs=tuple(Path(d) for d in self.include),
+            libc_include=tuple(Path(d) for d in self.libc_include),
             defines=tuple(self.define),
             base=Path(self.base) if self.base is not None else None,
             use_cache=self.use_cache,

@@ -16,6 +16,7 @@ from ..errors import AbiguardError
 from ..fileio import atomic_write
 from ..model import TypeGraph
 from ..model.diagnostics import arch_label, notes_by_arch
+from ..sources.libc import HELP as LIBC_HELP
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,14 +46,19 @@ def source_options(f: F) -> F:
 
     @functools.wraps(f)
     def command(*args: Any, arch: tuple[str, ...], include: tuple[str, ...], define: tuple[str, ...],
-                base: str | None, no_cache: bool, **kwargs: Any) -> Any:
-        options = ReadOptions(include, define, base, use_cache=not no_cache, progress=sys.stderr.isatty())
+                base: str | None, no_cache: bool, libc_include: tuple[str, ...], **kwargs: Any) -> Any:
+        options = ReadOptions(include, define, base, use_cache=not no_cache, progress=sys.stderr.isatty(),
+                              libc_include=libc_include)
         return f(*args, sources=SourceArgs(arch, options), **kwargs)
 
     decorators = [
         arch_option,
         click.option("-I", "--include", "include", multiple=True, metavar="DIR", help="Header include directory."),
         click.option("-D", "--define", "define", multiple=True, metavar="NAME[=VAL]", help="Preprocessor define."),
+        click.option("--libc-include", "libc_include", multiple=True, metavar="DIR",
+                     type=click.Path(exists=True, file_okay=False),
+                     help=f"libc header directory for headers that include libc ones (<sys/socket.h> ...), "
+                          f"searched last, for every arch; default: {LIBC_HELP}."),
         click.option("--base", type=click.Path(dir_okay=False), help="Base BTF for split (module) BTF sources."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the parse cache."),
     ]
@@ -63,7 +69,14 @@ def source_options(f: F) -> F:
 
 
 def report_diagnostics(graphs: list[TypeGraph]) -> None:
-    """Print what readers survived (skipped headers, parse failures) as warnings, once across arches."""
+    """Print which libc headers sources were read with (a note) and what readers survived (skipped
+    headers, parse failures) as warnings, once across arches."""
+    libc_arches: dict[tuple[str, str], list[str]] = {}
+    for graph in graphs:
+        if graph.libc:
+            libc_arches.setdefault((graph.source, graph.libc), []).append(graph.target.name)
+    for (source, libc), arches in libc_arches.items():
+        click.echo(f"abiguard: note: {source}: {', '.join(arches)}: libc headers: {libc}", err=True)
     for (location, message), arches in notes_by_arch(graphs).items():
         where = "" if len(graphs) == 1 else f"{arch_label(arches, len(graphs))}: "
         click.echo(f"abiguard: warning: {location}: {where}{message}", err=True)

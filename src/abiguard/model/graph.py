@@ -19,6 +19,14 @@ from .types import (
 
 _TAGGED_KEYWORDS = {"struct": COMPOSITE_KINDS - {Kind.UNION}, "union": {Kind.UNION}, "enum": ENUM_KINDS}
 
+# How readers locate what libc headers declare (sources/libc.py): `<libc>/bits/socket.h:183`.
+LIBC_LOCATION = "<libc>/"
+
+
+def is_libc_location(location: str) -> bool:
+    """True for the location of a type declared by the libc headers a source was read with."""
+    return location.startswith(LIBC_LOCATION)
+
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
@@ -36,7 +44,8 @@ class TypeGraph:
     """Types indexed by id (0 is void) for one Target.
 
     `types` may be a lazy sequence (a reader decoding on demand); `name_lookup`, when given,
-    answers `ids_named` without decoding every type.
+    answers `ids_named` without decoding every type. `libc` says which libc headers the source was
+    read with ("" for none); the types they declare are located `<libc>/...` (is_libc).
     """
 
     target: Target
@@ -45,6 +54,7 @@ class TypeGraph:
     constants: Mapping[str, Constant] = field(default_factory=dict)
     diagnostics: Sequence[Diagnostic] = ()
     name_lookup: Callable[[str], list[int]] | None = None
+    libc: str = ""
     _names: dict[str, list[int]] | None = field(default=None, init=False, repr=False)
     _aligns: dict[int, int] = field(default_factory=dict, init=False, repr=False)
 
@@ -58,6 +68,10 @@ class TypeGraph:
     def ids(self) -> Iterator[int]:
         """Every real type id (void excluded), ascending."""
         return iter(range(1, len(self.types)))
+
+    def is_libc(self, type_id: int) -> bool:
+        """True when the type comes from the libc headers the source was read with (sockaddr, timeval ...)."""
+        return is_libc_location(self.types[type_id].location)
 
     def ids_named(self, name: str) -> list[int]:
         """Ids of all types carrying this name (any kind), ascending."""
@@ -78,7 +92,7 @@ class TypeGraph:
         words = spec.split()
         if len(words) == 2 and words[0] in _TAGGED_KEYWORDS:
             kinds, name = _TAGGED_KEYWORDS[words[0]], words[1]
-            ids = [i for i in self.ids_named(name) if self.types[i].kind in kinds]
+            ids = self._own_first([i for i in self.ids_named(name) if self.types[i].kind in kinds])
             if not ids:
                 fwd_union = words[0] == "union"
                 ids = [
@@ -92,7 +106,7 @@ class TypeGraph:
         if len(words) != 1:
             raise AbiguardError(self.source, f"cannot parse type name '{spec}'")
         name = spec
-        ids = self.ids_named(name)
+        ids = self._own_first(self.ids_named(name))
         typedefs = [i for i in ids if self.types[i].kind == Kind.TYPEDEF]
         tagged = [i for i in ids if self.types[i].kind in COMPOSITE_KINDS | ENUM_KINDS]
         if not typedefs and not tagged:
@@ -116,6 +130,12 @@ class TypeGraph:
             return target
         choices = ", ".join(sorted(self.describe(i) for i in [typedefs[0], *tagged]))
         raise AbiguardError(self.source, f"'{name}' is ambiguous: {choices}; name one with its keyword")
+
+    def _own_first(self, ids: list[int]) -> list[int]:
+        """`ids` without the libc's definitions when the source defines the name too (a kernel
+        tree's struct timeval, not glibc's)."""
+        own = [i for i in ids if not self.is_libc(i)]
+        return own if own and len(own) < len(ids) else ids
 
     def describe(self, type_id: int) -> str:
         """Short kind-qualified name: `struct foo`, `typedef foo_t`, `int`, `struct (anon)`."""

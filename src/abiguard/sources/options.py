@@ -11,6 +11,7 @@ class SourceOptions:
     """Options shared by every reader; each reader uses the ones that concern it."""
 
     include_dirs: tuple[Path, ...] = ()
+    libc_include: tuple[Path, ...] = ()  # libc header directories; none: the ziglang wheel's, if installed
     defines: tuple[str, ...] = ()
     base: Path | None = None  # base BTF for split (module) BTF
     use_cache: bool = True

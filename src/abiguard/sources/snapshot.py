@@ -82,6 +82,7 @@ def snapshot_json(graphs: Sequence[TypeGraph]) -> str:
             "constants": [[c.name, c.value, c.location] for c in sorted(graph.constants.values(),
                                                                          key=lambda c: c.name)],
             "diagnostics": [[d.location, d.message] for d in graph.diagnostics],
+            **({"libc": graph.libc} if graph.libc else {}),
         }
         lines.append(json.dumps(header, sort_keys=True)[:-1] + ', "types": [')
         count = len(graph)
@@ -141,6 +142,7 @@ def read_snapshot(path: Path, targets: list[Target]) -> list[TypeGraph]:
                     source=str(g.get("source") or path),
                     constants={str(n): Constant(str(n), int(v), str(loc)) for n, v, loc in g["constants"]},
                     diagnostics=[Diagnostic(str(loc), str(msg)) for loc, msg in g["diagnostics"]],
+                    libc=str(g.get("libc", "")),
                 )
             )
     except AbiguardError as e:

@@ -159,10 +159,10 @@ class MacroScan:
 
 
 def scan_macros(text: bytes, main_path: str, include_dirs: Iterable[str], read: Callable[[str], bytes | None],
-                skip_dir: str) -> MacroScan:
+                skip_dir: str | tuple[str, ...]) -> MacroScan:
     """The macros of `text` (the file at `main_path`) and of the files it includes (transitively),
     found by their #include lines and read with `read` (a file's bytes, None if absent); files
-    under `skip_dir` are not read.
+    under `skip_dir` (a prefix or several) are not read.
 
     An over-estimate of the macros a TU will end with, known before it is parsed: their values can
     be asked in the same parse.

@@ -7,12 +7,13 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ...errors import AbiguardError
 from ...model import Target, TypeGraph
 from ...model.target import host_target
+from ..libc import LibcHeaders, libc_for
 from ..options import SourceOptions
 from .libclang import BUILTIN_INCLUDE
 from .merge import merge_units
@@ -31,6 +32,7 @@ class HeaderSet:
     include_dirs: tuple[Path, ...]
     defines: tuple[str, ...]
     label: str
+    libc_include: tuple[Path, ...] = ()  # libc header directories given; none: the ziglang wheel's
 
 
 def collect_headers(paths: Sequence[Path], options: SourceOptions) -> HeaderSet:
@@ -63,7 +65,8 @@ def collect_headers(paths: Sequence[Path], options: SourceOptions) -> HeaderSet:
     include_dirs = [*roots, *(Path(d).resolve() for d in options.include_dirs)]
     label = ",".join(str(p) for p in paths)
     return HeaderSet(
-        tuple(dict.fromkeys(headers)), tuple(dict.fromkeys(include_dirs)), tuple(options.defines), label
+        tuple(dict.fromkeys(headers)), tuple(dict.fromkeys(include_dirs)), tuple(options.defines), label,
+        tuple(options.libc_include),
     )
 
 
@@ -71,9 +74,9 @@ def _main_text(headers: Sequence[Path]) -> str:
     return "".join(f'#include "{h}"\n' for h in headers)
 
 
-def _parse(hs: HeaderSet, headers: Sequence[Path], target: Target) -> UnitResult:
+def _parse(hs: HeaderSet, headers: Sequence[Path], target: Target, libc: LibcHeaders | None) -> UnitResult:
     main = str(hs.include_dirs[0] / _MAIN_NAME)
-    return parse_unit(_main_text(headers), main, hs.include_dirs, target, hs.defines)
+    return parse_unit(_main_text(headers), main, hs.include_dirs, target, hs.defines, libc=libc)
 
 
 _INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*[<"]([^>"]+)[>"]', re.M)
@@ -120,8 +123,9 @@ def read_target(hs: HeaderSet, target: Target) -> TypeGraph:
     """
     units: list[UnitResult] = []
     pending = list(hs.headers)
+    libc = libc_for(target, hs.libc_include)
     for _round in range(3):
-        unit = _parse(hs, pending, target)
+        unit = _parse(hs, pending, target, libc)
         # No file to blame (e.g. a bad -D): every TU would say the same, so one is enough.
         if unit.ok or len(pending) == 1 or not unit.error_files:
             units.append(unit)
@@ -132,12 +136,14 @@ def read_target(hs: HeaderSet, target: Target) -> TypeGraph:
         tainted = [h for h in pending if _reachable_errors(str(h), edges, errors)]
         if not tainted:
             break  # errors outside the headers (e.g. from a -D): nothing to single out
-        units.extend(_parse(hs, [h], target) for h in tainted)
+        units.extend(_parse(hs, [h], target, libc) for h in tainted)
         pending = [h for h in pending if h not in tainted]
         if not pending:
             break
-    units.extend(_parse(hs, [h], target) for h in pending)
-    return merge_units(units, target, hs.label)
+    units.extend(_parse(hs, [h], target, libc) for h in pending)
+    graph = merge_units(units, target, hs.label)
+    # Named only when a header used the libc: a header set that needs none reads as it always did.
+    return replace(graph, libc=libc.description) if libc is not None and any(u.libc for u in units) else graph
 
 
 def _read_target_job(hs: HeaderSet, target: Target) -> TypeGraph:

@@ -11,11 +11,14 @@ from pathlib import Path
 from clang import cindex
 
 from ...model import Target
+from ...model.graph import LIBC_LOCATION
+from ..libc import LibcHeaders
 
 # Freestanding headers (stddef.h, stdint.h, ...) written from the compiler's predefined macros:
 # the libclang wheel ships none, and they must be right for every -target.
 BUILTIN_INCLUDE = Path(__file__).resolve().parents[2] / "data" / "include"
 BUILTIN_PREFIX = "<builtin>"
+LIBC_PREFIX = LIBC_LOCATION.rstrip("/")  # how locations name the files of the libc headers
 
 # CXEvalResultKind
 EVAL_INT = 1
@@ -98,8 +101,10 @@ def new_index() -> cindex.Index:
     return cindex.Index.create()
 
 
-def compiler_args(target: Target, include_dirs: Sequence[Path], defines: Sequence[str]) -> list[str]:
-    """Front-end arguments: C (gnu11) for `target`, only our builtin headers as system headers."""
+def compiler_args(target: Target, include_dirs: Sequence[Path], defines: Sequence[str],
+                  libc: LibcHeaders | None = None) -> list[str]:
+    """Front-end arguments: C (gnu11) for `target`, our builtin headers as system headers, and the
+    libc's headers, if any, searched last (after the sources' own and our freestanding ones)."""
     args = [
         "-x", "c",
         "-std=gnu11",
@@ -112,6 +117,10 @@ def compiler_args(target: Target, include_dirs: Sequence[Path], defines: Sequenc
     ]
     for d in include_dirs:
         args += ["-I", str(d)]
+    if libc is not None:
+        for d in libc.dirs:
+            args += ["-idirafter", str(d)]
+        args += [f"-D{d}" for d in libc.defines]
     for d in defines:
         args.append(f"-D{d}")
     return args

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...gc_pause import gc_paused
 from ...model import Target, TypeGraph
-from ...model.graph import Diagnostic
+from ...model.graph import Diagnostic, is_libc_location
 from ...model.types import Kind, Type
 from .merge_rows import (
     INDEX_TYPE,
@@ -158,14 +158,15 @@ class _Classes:
 
 
 class _Unit:
-    """What the merge needs of one unit: rows, constant rows, diagnostics."""
+    """What the merge needs of one unit: rows, constant rows, diagnostics, whether it read libc headers."""
 
-    __slots__ = ("constants", "diagnostics", "types")
+    __slots__ = ("constants", "diagnostics", "libc", "types")
 
     def __init__(self, unit: Any) -> None:
         self.types: list[Row] = type_rows(unit.types)
         self.constants = constant_rows(unit.constants)
         self.diagnostics: Sequence[Diagnostic] = unit.diagnostics
+        self.libc: bool = unit.libc
 
 
 def merge_units(units: Sequence[UnitResult], target: Target, source: str) -> TypeGraph:
@@ -198,17 +199,19 @@ def _merge(units: Sequence[_Unit], target: Target, source: str) -> TypeGraph:
     classer = _Classes(shallow, fwd_keys)
     classes = classer.classify(refs)
 
-    # A forward declaration stands for the definition of that name when there is exactly one.
-    definitions: dict[tuple[int, str], set[int]] = {}
+    # A forward declaration stands for the definition of that name when there is exactly one; a
+    # libc's definition of a name the source defines too (struct timeval) does not count.
+    definitions: dict[tuple[int, str, bool], set[int]] = {}
     representative: dict[int, int] = {}
     for i in [i for i, r in enumerate(nodes) if r[KIND] in (_STRUCT, _UNION) and r[NAME]]:
         r = nodes[i]
-        definitions.setdefault((r[KIND], r[NAME]), set()).add(classes[i])
+        definitions.setdefault((r[KIND], r[NAME], is_libc_location(r[LOCATION])), set()).add(classes[i])
         representative.setdefault(classes[i], i)
     redirect: dict[int, int] = {}
     for i in fwds:
         r = nodes[i]
-        defs = definitions.get((_UNION if r[KIND_FLAG] else _STRUCT, r[NAME]), set())
+        kind = _UNION if r[KIND_FLAG] else _STRUCT
+        defs = definitions.get((kind, r[NAME], False)) or definitions.get((kind, r[NAME], True), set())
         if len(defs) == 1:
             redirect[i] = representative[next(iter(defs))]
     if redirect:
@@ -260,12 +263,13 @@ def _remap(r: Row, refs: list[int]) -> Row:
 
 
 def _conflicts(rows: list[Row], target: Target) -> list[Diagnostic]:
-    """A diagnostic for every name with more than one different definition."""
-    seen: dict[tuple[str, str], list[Row]] = {}
+    """A diagnostic for every name with more than one different definition. A libc's definition of a
+    name the source defines too is none: linux/libc-compat.h decides which one a header sees."""
+    seen: dict[tuple[str, str, bool], list[Row]] = {}
     for r in [r for r in rows if r[NAME] and r[KIND] in _NAMED_KINDS]:
-        seen.setdefault((_NAMED_KINDS[r[KIND]], r[NAME]), []).append(r)
+        seen.setdefault((_NAMED_KINDS[r[KIND]], r[NAME], is_libc_location(r[LOCATION])), []).append(r)
     out = []
-    for (word, name), group in seen.items():
+    for (word, name, _), group in seen.items():
         if len(group) > 1:
             places = ", ".join(r[LOCATION] or "?" for r in group)
             out.append(Diagnostic(group[1][LOCATION] or group[0][LOCATION],
@@ -275,14 +279,30 @@ def _conflicts(rows: list[Row], target: Target) -> list[Diagnostic]:
 
 def _merge_constants(units: Sequence[_Unit], diagnostics: list[Diagnostic],
                      target: Target) -> list[tuple[str, int, str]]:
-    """Constant rows of all units by name; a name with different values is reported."""
+    """Constant rows of all units by name; a name with different values is reported.
+
+    Units that read libc headers only add names the others lack: with them, linux/libc-compat.h
+    turns the source's own definitions off (__UAPI_DEF_IN_ADDR 0) where a libc one took over."""
     merged: dict[str, tuple[str, int, str]] = {}
     for unit in units:
+        if unit.libc:
+            continue
         for c in unit.constants:
             old = merged.get(c[0])
             if old is None:
                 merged[c[0]] = c
             elif old[1] != c[1]:
+                diagnostics.append(Diagnostic(c[2], f"{target.name}: conflicting values of {c[0]}: "
+                                              f"{old[1]} ({old[2]}), {c[1]} ({c[2]})"))
+    plain = set(merged)
+    for unit in units:
+        if not unit.libc:
+            continue
+        for c in unit.constants:
+            old = merged.get(c[0])
+            if old is None:
+                merged[c[0]] = c
+            elif old[1] != c[1] and c[0] not in plain:
                 diagnostics.append(Diagnostic(c[2], f"{target.name}: conflicting values of {c[0]}: "
                                               f"{old[1]} ({old[2]}), {c[1]} ({c[2]})"))
     return [merged[name] for name in sorted(merged)]

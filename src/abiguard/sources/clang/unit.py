@@ -14,6 +14,7 @@ from ...errors import AbiguardError
 from ...model import Target
 from ...model.graph import Diagnostic as GraphDiagnostic
 from ...model.types import Constant, Type
+from ..libc import LibcHeaders
 from .constants import (
     DefineSite,
     Generated,
@@ -31,6 +32,7 @@ from .constants import (
 from .libclang import (
     BUILTIN_INCLUDE,
     BUILTIN_PREFIX,
+    LIBC_PREFIX,
     PARSE_OPTIONS,
     FileNames,
     children,
@@ -65,6 +67,7 @@ class UnitResult:
     files: dict[str, str]
     entries: dict[str, str] = field(default_factory=dict)
     error_files: tuple[str, ...] = ()
+    libc: bool = False  # the TU read libc headers
 
     @property
     def ok(self) -> bool:
@@ -75,9 +78,10 @@ class UnitResult:
 class _Locator:
     """Names files the way C includes them: relative to the include directory that holds them."""
 
-    def __init__(self, include_dirs: Sequence[Path], main: str) -> None:
+    def __init__(self, include_dirs: Sequence[Path], main: str, libc_dirs: Sequence[Path] = ()) -> None:
         # In include-path order: the source's own root comes first, so its files are named from it.
         self._roots = [(_norm(str(d)), "") for d in include_dirs] + [(str(BUILTIN_INCLUDE), BUILTIN_PREFIX + "/")]
+        self._roots += [(_norm(str(d)), LIBC_PREFIX + "/") for d in libc_dirs]
         self._main = main
         self._cache: dict[str, str] = {}
         self.names = FileNames()
@@ -128,8 +132,8 @@ class _SourceTexts:
         return data
 
 
-def _read_files(tu: TranslationUnit, filename: str, sources: _SourceTexts) -> tuple[dict, dict]:
-    """sha256 of every file the TU read, and the top-level include each one came through."""
+def _inclusions(tu: TranslationUnit, filename: str) -> tuple[list[str], dict[str, str]]:
+    """Every file the TU read (normalized, the main file first) and the file that first included each."""
     main = _norm(filename)
     parents: dict[str, str] = {}
     order: list[str] = [main]
@@ -138,6 +142,22 @@ def _read_files(tu: TranslationUnit, filename: str, sources: _SourceTexts) -> tu
         if child not in parents and child != main:
             parents[child] = _norm(inc.source.name)
             order.append(child)
+    return order, parents
+
+
+def _through_libc(order: Sequence[str], parents: Mapping[str, str], libc_prefixes: tuple[str, ...]) -> set[str]:
+    """The files under the libc directories, and the ones first included by one of those (the
+    tree's own linux/sockios.h, which glibc's <sys/ioctl.h> includes): what the libc brought in."""
+    out: set[str] = set()
+    for name in order:  # an includer comes before the files it includes
+        if name.startswith(libc_prefixes) or parents.get(name) in out:
+            out.add(name)
+    return out
+
+
+def _read_files(order: Sequence[str], parents: Mapping[str, str], sources: _SourceTexts) -> tuple[dict, dict]:
+    """sha256 of every file the TU read, and the top-level include each one came through."""
+    main = order[0]
     digests = {name: hashlib.sha256(sources.get(name)).hexdigest() for name in order}
     entries: dict[str, str] = {}
     for name in order[1:]:
@@ -151,11 +171,13 @@ def _read_files(tu: TranslationUnit, filename: str, sources: _SourceTexts) -> tu
 
 
 def _active_site(scan: MacroScan, name: str, active: Mapping[str, tuple[str, int]], sources: _SourceTexts,
-                 builtin_dir: str) -> tuple[str, int, DefineSite] | None:
+                 foreign: tuple[str, ...], twins: Collection[str]) -> tuple[str, int, DefineSite] | None:
     """(file, offset, site) of the #define of `name` in effect at the end of the TU, None if there
-    is none (or it is one of our freestanding headers')."""
+    is none (or it is one of our freestanding headers' or the libc's: `foreign` directories). The
+    scan does not read the libc: for a name the libc #defines too (`twins`), its one site found
+    proves nothing, and no probe asked which one is in effect."""
     sites = scan.sites[name]
-    if len(sites) == 1:
+    if len(sites) == 1 and name not in twins:
         path, offset = sites[0]
     elif name in active:
         # The probe's note points into the body: the #define is the last one of the name before it.
@@ -167,7 +189,7 @@ def _active_site(scan: MacroScan, name: str, active: Mapping[str, tuple[str, int
         offset = offsets[-1]
     else:
         return None
-    if path.startswith(builtin_dir):
+    if path.startswith(foreign):
         return None
     return path, offset, define_sites(sources.get(path))[offset]
 
@@ -180,6 +202,7 @@ def parse_unit(
     defines: Sequence[str] = (),
     unsaved: Mapping[str, str] | None = None,
     skip_files: Collection[str] = frozenset(),
+    libc: LibcHeaders | None = None,
 ) -> UnitResult:
     """Parse `text` (named `filename`) for `target` and collect its types, integer macros and errors.
 
@@ -187,12 +210,17 @@ def parse_unit(
     `skip_files` (normalized absolute paths): files whose own declarations another TU records; only
     the types this TU's other files use are taken from them. Their macros are still evaluated here:
     a macro's value can need what other headers of the TU declare (`_IOWR(..., struct fiemap)`).
+    `libc`: the libc headers searched last. Like our freestanding headers they are not the source:
+    only the types the source's declarations use are taken from them (located `<libc>/...`), and
+    none of their macros.
     """
-    unit = _parse_unit(text, filename, include_dirs, target, defines, unsaved, skip_files, with_constants=True)
+    unit = _parse_unit(text, filename, include_dirs, target, defines, unsaved, skip_files, libc,
+                       with_constants=True)
     if unit is None:
         # The text ends inside a declaration (an unclosed brace in a header): the generated
         # declarations were swallowed into it. Parse again without them for clean types.
-        unit = _parse_unit(text, filename, include_dirs, target, defines, unsaved, skip_files, with_constants=False)
+        unit = _parse_unit(text, filename, include_dirs, target, defines, unsaved, skip_files, libc,
+                           with_constants=False)
         assert unit is not None
     return unit
 
@@ -205,19 +233,23 @@ def _parse_unit(
     defines: Sequence[str],
     unsaved: Mapping[str, str] | None,
     skip_files: Collection[str],
+    libc: LibcHeaders | None,
     with_constants: bool,
 ) -> UnitResult | None:
-    args = compiler_args(target, include_dirs, defines)
+    args = compiler_args(target, include_dirs, defines, libc)
     extra = list((unsaved or {}).items())
     contents = {_norm(name): content for name, content in [(filename, text), *extra]}
     sources = _SourceTexts(contents)
-    builtin_dir = str(BUILTIN_INCLUDE) + os.sep
+    libc_dirs = libc.dirs if libc is not None else ()
+    # Files that are not the source's: their declarations are taken only as far as it uses them.
+    libc_prefixes = tuple(_norm(str(d)) + os.sep for d in libc_dirs)
+    foreign = (str(BUILTIN_INCLUDE) + os.sep, *libc_prefixes)
     # The integer macros are evaluated in this same parse: lines that ask the front end about every
     # name the headers #define (by their text) go after the TU's own text (see generated()).
     dirs = [_norm(str(d)) for d in include_dirs] + [str(BUILTIN_INCLUDE)]
     main = _norm(filename)
     if with_constants:
-        scan = scan_macros(sources.get(main), main, dirs, sources.find, builtin_dir)
+        scan = scan_macros(sources.get(main), main, dirs, sources.find, foreign)
         # Where a name has one #define, that is the one in effect if the name is a macro at the end;
         # where it has several, the front end says which (a probe).
         probes = [name for name in (*scan.compiled, *scan.literal) if len(scan.sites[name]) > 1]
@@ -231,12 +263,16 @@ def _parse_unit(
         tu = index.parse(filename, args=args, unsaved_files=[(filename, gen.source), *extra], options=PARSE_OPTIONS)
     except TranslationUnitLoadError as e:
         raise AbiguardError(filename, f"libclang could not parse it for {target.name}: {e}") from None
-    locator = _Locator(include_dirs, filename)
+    locator = _Locator(include_dirs, filename, libc_dirs)
 
     builder = TypeBuilder(locator.cursor)
     names = locator.names
     first_line = gen.first_line
     file_recorded: dict[str, bool] = {}  # file name -> are its own declarations this TU's to record
+    order, parents = _inclusions(tu, filename)
+    # What only the libc brought in is not this TU's to record: its own TU records a UAPI header
+    # such a libc includes, and another libc (the gcc oracle's) may not include it at all.
+    from_libc = _through_libc(order, parents, libc_prefixes) if libc_prefixes else set()
     var_decls: list[Cursor] = []  # the generated declarations among them, for judge()
     for cursor in children(tu.cursor, _WANTED):
         if cursor._kind_id == _VAR_DECL:
@@ -247,7 +283,8 @@ def _parse_unit(
         if file is not None and (line < first_line - 1 or file != filename):
             recorded = file_recorded.get(file)
             if recorded is None:
-                recorded = file_recorded[file] = not skip_files or _norm(file) not in skip_files
+                path = _norm(file)
+                recorded = file_recorded[file] = path not in from_libc and (not skip_files or path not in skip_files)
             if recorded:
                 builder.add_declaration(cursor)
     all_diagnostics = located_diagnostics(tu, names)
@@ -288,12 +325,14 @@ def _parse_unit(
     retry: list[MacroCandidate] = []
     if judged is not None:
         active = probed(all_diagnostics, filename, gen, names)
+        twins = set().union(*(name_sites(sources.get(p)) for p in order if p.startswith(libc_prefixes))) \
+            if libc_prefixes else set()
         compiled = set(scan.compiled)
         swallowed = {scan.compiled[pos] for pos in judged.swallowed}
         for name in (*scan.compiled, *scan.literal):
             if name in judged.undefined:
                 continue
-            found = _active_site(scan, name, active, sources, builtin_dir)
+            found = _active_site(scan, name, active, sources, foreign, twins)
             if found is None:
                 continue
             path, offset, site = found
@@ -307,14 +346,14 @@ def _parse_unit(
             elif site.literal is not None and name not in compiled:
                 # A literal's value needs no compiler once the front end says which #define is in effect.
                 constants[name] = Constant(name, site.literal, location)
-    files, entries = _read_files(tu, filename, sources)
+    files, entries = _read_files(order, parents, sources)
     del tu
     if judged is not None:
         # Files the scan could not follow (`#include MACRO`): their macros are asked in a parse of
         # their own, at the place of their last #define.
         unseen: dict[str, MacroCandidate] = {}
         for path in files:
-            if path in scan.files or path.startswith(builtin_dir):
+            if path in scan.files or path.startswith(foreign) or path in from_libc:
                 continue
             data = sources.get(path)
             for offset, site in define_sites(data).items():
@@ -332,4 +371,5 @@ def _parse_unit(
         files=files,
         entries=entries,
         error_files=tuple(dict.fromkeys(error_files)),
+        libc=any(path.startswith(libc_prefixes) for path in files) if libc_prefixes else False,
     )

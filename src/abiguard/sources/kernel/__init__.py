@@ -15,6 +15,7 @@ from ...fileio import cache_root as default_cache_root
 from ...fileio import code_digest
 from ...model import Target, TypeGraph
 from ...model.target import host_target
+from ..libc import LibcHeaders, libc_for
 from ..options import SourceOptions
 from .cache import UnitCache, digest
 from .install import InstalledHeaders, install_headers
@@ -61,6 +62,7 @@ def load_kernel(
     user_dirs = [Path(d).resolve() for d in opts.include_dirs]
     stats = KernelStats(units={} if keep_units else None)
     available = _available(user_dirs)
+    libcs = {t.name: libc_for(t, opts.libc_include) for t in targets}
     with contextlib.ExitStack() as stack:
         prepared: dict[str, Prepared] = {}
 
@@ -68,11 +70,15 @@ def load_kernel(
             """headers_install, the parse plan and the staged directory of one kernel arch, made once."""
             if karch not in prepared:
                 inst = _install(tree.files, karch, cache)
+                # One plan serves every target of the kernel arch (x86_64 and i386): a libc header
+                # counts as there when each of their libcs has it.
+                found = [libcs[t.name] for t in targets if t.kernel_arch == karch]
+                from_libc = None if None in found else _in_every(found)
                 prepared[karch] = (inst, stack.enter_context(staged(inst.headers, cache)),
-                                   plan_headers(inst, available))
+                                   plan_headers(inst, available, from_libc))
             return prepared[karch]
 
-        plans = [(t, functools.partial(prepare, t.kernel_arch)) for t in targets]
+        plans = [(t, libcs[t.name], functools.partial(prepare, t.kernel_arch)) for t in targets]
         graphs = parse_installed(plans, opts.defines, user_dirs, cache, tree.label, opts.progress, stats)
     return KernelResult(graphs, stats)
 
@@ -89,6 +95,11 @@ def _install(files: Mapping[str, bytes], karch: str, cache: UnitCache | None) ->
     result = install_headers(files, karch)
     cache.put(key, pickle.dumps(result, protocol=5))
     return result
+
+
+def _in_every(libcs: Sequence[LibcHeaders | None]) -> Callable[[str], bool]:
+    """Whether every one of `libcs` provides an include name."""
+    return lambda name: all(libc is not None and libc.has(name) for libc in libcs)
 
 
 def _available(user_dirs: Sequence[Path]) -> Callable[[str], bool]:

@@ -187,19 +187,47 @@ def clash_keys(name: str, text: str) -> frozenset[str]:
     return frozenset(keys)
 
 
+def libc_includes(installed: Mapping[str, str], roots: Iterable[str], from_libc: Callable[[str], bool],
+                  closure: Mapping[str, frozenset[str]] | None = None) -> dict[str, frozenset[str]]:
+    """Per root that needs the libc: the libc headers (names `from_libc` accepts, not installed) that
+    it and the installed headers it includes include outside #if blocks."""
+    closure = closure if closure is not None else _closures(installed)
+    direct: dict[str, frozenset[str]] = {}
+    out: dict[str, frozenset[str]] = {}
+    for r in roots:
+        names: set[str] = set()
+        for h in closure.get(r, {r}):
+            if h not in direct:
+                direct[h] = frozenset(inc for s in unconditional_includes(installed.get(h, ""))
+                                      if (inc := _resolve(s, h, installed)) not in installed and from_libc(inc))
+            names |= direct[h]
+        if names:
+            out[r] = frozenset(names)
+    return out
+
+
 def plan_chunks(installed: Mapping[str, str], roots: Iterable[str], available: Callable[[str], bool],
-                closure: Mapping[str, frozenset[str]] | None = None) -> list[tuple[str, ...]]:
+                closure: Mapping[str, frozenset[str]] | None = None,
+                libc: Mapping[str, frozenset[str]] | None = None) -> list[tuple[str, ...]]:
     """TU header lists: headers grouped by top directory (linux/, asm/, drm/ ...) in sorted chunks of
     at most CHUNK, so neighbours, which tend to include the same headers, share a parse.
 
     A header that would clash with another (see clash_keys) through what it includes, or that
     includes a header nobody provides under some #if, gets a TU of its own: a failed chunk costs a
-    parse of it and of its parts again."""
+    parse of it and of its parts again.
+
+    Headers that include libc headers (`libc`: root -> those names) are grouped by that set, after
+    the others: a TU then brings in the same libc declarations before any UAPI header that has to
+    step aside for them (linux/libc-compat.h only knows that order), as each of its headers alone
+    would, and libc and UAPI definitions of one name (struct timeval) never meet in one TU unless
+    one header alone meets them too. The chunks before them record the UAPI headers both reach."""
     closure = closure if closure is not None else _closures(installed)
+    libc = libc or {}
     keys = {h: clash_keys(h, text) for h, text in installed.items()}
     owner: dict[str, str] = {}  # clash key -> the header that defined it first
     alone: list[str] = []
     by_dir: dict[str, list[str]] = {}
+    by_libc: dict[tuple[str, ...], list[str]] = {}
     for r in sorted(roots):
         defined = [(k, h) for h in sorted(closure.get(r, {r})) for k in keys.get(h, ())]
         # The header's own #if branches may include what nobody provides (a.out.h: <unistd.h>); the
@@ -213,13 +241,15 @@ def plan_chunks(installed: Mapping[str, str], roots: Iterable[str], available: C
             continue
         for k, h in defined:
             owner.setdefault(k, h)
-        by_dir.setdefault(r.split("/", 1)[0], []).append(r)
+        if r in libc:
+            by_libc.setdefault(tuple(sorted(libc[r])), []).append(r)
+        else:
+            by_dir.setdefault(r.split("/", 1)[0], []).append(r)
     chunks: list[tuple[str, ...]] = []
-    for d in sorted(by_dir):
-        items = by_dir[d]
-        n = max(1, -(-len(items) // CHUNK))
-        size = -(-len(items) // n)
-        chunks += [tuple(items[i : i + size]) for i in range(0, len(items), size)]
+    for group in [by_dir[d] for d in sorted(by_dir)] + [by_libc[k] for k in sorted(by_libc)]:
+        n = max(1, -(-len(group) // CHUNK))
+        size = -(-len(group) // n)
+        chunks += [tuple(group[i : i + size]) for i in range(0, len(group), size)]
     return chunks + [(r,) for r in alone]
 
 
@@ -236,21 +266,32 @@ class HeaderPlan:
     chunks: tuple[tuple[str, ...], ...]
     failures: tuple[tuple[str, str], ...]  # (header, `<missing libc header>`)
     skips: tuple[frozenset[str], ...]
+    libc_roots: frozenset[str] = frozenset()  # headers parsed with libc headers they include
 
 
-def plan_headers(installed: InstalledHeaders, available: Callable[[str], bool]) -> HeaderPlan:
-    """The TUs for every header the kernel compiles on its own, minus variants and uncompilable ones."""
+def plan_headers(installed: InstalledHeaders, available: Callable[[str], bool],
+                 from_libc: Callable[[str], bool] | None = None) -> HeaderPlan:
+    """The TUs for every header the kernel compiles on its own, minus variants and uncompilable ones.
+
+    `available`: include names found outside the UAPI (our freestanding headers, -I dirs);
+    `from_libc`: names the target's libc headers provide, None when there are none."""
     headers = installed.headers
     candidates = [h for h in headers if h not in installed.no_test]
     variants = variant_headers(headers, candidates)
-    risky = risky_headers(headers, available)
-    # A header whose unconditional includes reach a header nobody provides (<sys/socket.h> ...)
-    # cannot compile: said so without paying for a parse (they all failed when parsed: tested).
+    libc_only = from_libc or (lambda _name: False)
+
+    def found(name: str) -> bool:
+        return available(name) or libc_only(name)
+
+    risky = risky_headers(headers, found)
+    # A header whose unconditional includes reach a header nobody provides (<sys/socket.h> without
+    # a libc) cannot compile: said so without paying for a parse (they all failed when parsed: tested).
     failures = tuple((h, f"<{risky[h]}>") for h in candidates if h in risky and h not in variants)
     roots = [h for h in candidates if h not in variants and h not in risky]
     closure = _closures(headers)
-    chunks = tuple(plan_chunks(headers, roots, available, closure))
-    return HeaderPlan(chunks, failures, owners(headers, chunks, closure))
+    libc = libc_includes(headers, roots, lambda name: not available(name) and libc_only(name), closure)
+    chunks = tuple(plan_chunks(headers, roots, found, closure, libc))
+    return HeaderPlan(chunks, failures, owners(headers, chunks, closure), frozenset(libc))
 
 
 def owners(installed: Mapping[str, str], chunks: Sequence[tuple[str, ...]],

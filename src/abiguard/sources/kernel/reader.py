@@ -18,6 +18,7 @@ from ...errors import AbiguardError
 from ...fileio import code_digest
 from ...model import Target, TypeGraph
 from ...model.graph import Diagnostic
+from ..libc import INSTALL_HINT, LibcHeaders
 from . import codec
 from .cache import UnitCache, digest
 from .install import InstalledHeaders
@@ -36,6 +37,7 @@ class Job:
     include_dirs: tuple[Path, ...]  # the staged usr/include first, then the user's -I dirs
     defines: tuple[str, ...]
     skip: frozenset[str] = frozenset()  # installed headers another TU records (HeaderPlan.skips)
+    libc: LibcHeaders | None = None  # the target's libc headers, searched last
 
     @property
     def text(self) -> str:
@@ -64,7 +66,8 @@ def parse_job(job: Job, cache_dir: Path | None, prekey: str) -> tuple[bytes, str
     from ..clang.headers import parse_unit
 
     skip = frozenset(os.path.normpath(os.path.join(os.path.abspath(job.include_dirs[0]), h)) for h in job.skip)
-    unit = parse_unit(job.text, job.filename, job.include_dirs, job.target, job.defines, skip_files=skip)
+    unit = parse_unit(job.text, job.filename, job.include_dirs, job.target, job.defines, skip_files=skip,
+                      libc=job.libc)
     payload = codec.dump_unit(unit)
     key = write_error = None
     files = {normal_name(p, job): h for p, h in unit.files.items()}
@@ -154,8 +157,9 @@ def _failure(job: Job, unit: object) -> tuple[str, str]:
 
 
 def skip_diagnostics(label: str, target: Target, installed: InstalledHeaders,
-                     failures: Sequence[tuple[str, str]]) -> list[Diagnostic]:
-    """The headers left out for one target, one line per reason, every header named."""
+                     failures: Sequence[tuple[str, str]], libc: LibcHeaders | None = None) -> list[Diagnostic]:
+    """The headers left out for one target, one line per reason, every header named; without libc
+    headers, the ones that need them are one line."""
     out = []
     listed = sorted(h for h in installed.no_test if not h.startswith("asm-generic/"))
     if listed:
@@ -165,11 +169,19 @@ def skip_diagnostics(label: str, target: Target, installed: InstalledHeaders,
     by_reason: dict[str, list[str]] = {}
     for header, why in failures:
         by_reason.setdefault(why, []).append(header)
+    wanting = {why: headers for why, headers in by_reason.items() if why.startswith("<")}
+    if libc is None and wanting:
+        count = sum(len(headers) for headers in wanting.values())
+        listed = "; ".join(f"{why}: {', '.join(sorted(headers))}" for why, headers in sorted(wanting.items()))
+        out.append(Diagnostic(label, f"{target.name}: {count} headers skipped, they include libc headers and none "
+                              f"were found ({INSTALL_HINT}): {listed}"))
     for why, headers in sorted(by_reason.items()):
         names = ", ".join(sorted(headers))
-        if why.startswith("<"):
-            msg = (f"{target.name}: {len(headers)} headers skipped, they include {why}, a libc header abiguard "
-                   f"does not provide (add a libc include directory with -I): {names}")
+        if why in wanting:
+            if libc is None:
+                continue
+            msg = (f"{target.name}: {len(headers)} headers skipped, they include {why}, which neither the UAPI "
+                   f"nor the libc headers provide ({libc.description}): {names}")
         else:
             msg = f"{target.name}: skipped {names}: {why}"
         out.append(Diagnostic(label, msg))
@@ -181,6 +193,7 @@ class _Plan:
     target: Target
     installed: InstalledHeaders
     hashes: _Hashes
+    libc: LibcHeaders | None
     keys: dict[tuple[str, ...], str] = field(default_factory=dict)  # ok TUs: headers -> cache key
     units: dict[tuple[str, ...], object] = field(default_factory=dict)  # ok TUs already in memory
     jobs: dict[tuple[str, ...], Job] = field(default_factory=dict)
@@ -191,7 +204,7 @@ Prepared = tuple[InstalledHeaders, Path, HeaderPlan]  # installed headers, their
 
 
 def parse_installed(
-    plans: Sequence[tuple[Target, Callable[[], Prepared]]],
+    plans: Sequence[tuple[Target, LibcHeaders | None, Callable[[], Prepared]]],
     defines: Sequence[str],
     user_dirs: Sequence[Path],
     cache: UnitCache | None,
@@ -201,8 +214,9 @@ def parse_installed(
 ) -> list[TypeGraph]:
     """One TypeGraph per target, parsing what the cache lacks.
 
-    Each target comes with a function that installs, plans and stages its headers: it is called
-    when the workers are about to run out of jobs, so that work overlaps with their parsing.
+    Each target comes with its libc headers (None: there are none) and a function that installs,
+    plans and stages its headers: it is called when the workers are about to run out of jobs, so
+    that work overlaps with their parsing.
     """
     code = _code_digest()
     state: dict[int, _Plan] = {}
@@ -212,10 +226,10 @@ def parse_installed(
         """The jobs of the next target; None when every target has been fed."""
         if not waiting:
             return None
-        i, (target, prepare) = waiting.pop(0)
+        i, (target, libc, prepare) = waiting.pop(0)
         inst, staged, plan = prepare()
-        state[i] = _Plan(target, inst, _Hashes(inst.headers), failures=list(plan.failures))
-        return [(i, Job(target, chunk, (staged, *user_dirs), tuple(defines), skip))
+        state[i] = _Plan(target, inst, _Hashes(inst.headers), libc, failures=list(plan.failures))
+        return [(i, Job(target, chunk, (staged, *user_dirs), tuple(defines), skip, libc))
                 for chunk, skip in zip(plan.chunks, plan.skips, strict=True)]
 
     with contextlib.ExitStack() as stack:
@@ -259,8 +273,10 @@ class _Runner:
             self.graphs[i] = self.graph(i, self.label)
 
     def prekey(self, job: Job) -> str:
+        libc = () if job.libc is None else (*(str(d) for d in job.libc.dirs), "\0", *job.libc.defines)
         return digest("kernel-unit", self.code, job.target.name, job.target.triple, *job.defines, "\0",
-                      *(str(d) for d in job.include_dirs[1:]), "\0", job.text, "\0", *sorted(job.skip))
+                      *(str(d) for d in job.include_dirs[1:]), "\0", job.text, "\0", *sorted(job.skip), "\0",
+                      *libc)
 
     def _grow(self, n: int) -> None:
         if self.bar is not None:
@@ -384,6 +400,7 @@ class _Runner:
             if gkey is not None and self.cache is not None:
                 self.cache.put(gkey, codec.dump_graph(graph))
         self.stats.merged_roots[plan.target.name] = sorted(h for k in order for h in k)
-        skipped = skip_diagnostics(label, plan.target, plan.installed, plan.failures)
+        skipped = skip_diagnostics(label, plan.target, plan.installed, plan.failures, plan.libc)
         diagnostics = [*plan.installed.diagnostics, *skipped, *graph.diagnostics]
-        return replace(graph, diagnostics=tuple(dict.fromkeys(diagnostics)))
+        return replace(graph, diagnostics=tuple(dict.fromkeys(diagnostics)),
+                       libc=plan.libc.description if plan.libc is not None else "")
