@@ -282,6 +282,22 @@ def _constant_message(c: Change) -> str:
     return f"#define {c.member} changed {c.old} -> {c.new}"
 
 
+def _libc_notes(old: list[TypeGraph], new: list[TypeGraph]) -> list[str]:
+    """Which libc headers each version was read with, once per libc: its types are in the graphs."""
+    arches_of: dict[str, dict[str, list[str]]] = {}  # libc -> side -> arches
+    for side, graphs in (("OLD", old), ("NEW", new)):
+        for g in graphs:
+            if g.libc:
+                arches_of.setdefault(g.libc, {}).setdefault(side, []).append(g.target.name)
+    lines = []
+    for libc, sides in arches_of.items():
+        if sides.get("OLD") == sides.get("NEW"):
+            lines.append(f"{', '.join(sides['NEW'])}: libc headers: {libc}")
+        else:
+            lines += [f"{side} {', '.join(arches)}: libc headers: {libc}" for side, arches in sides.items()]
+    return lines
+
+
 def _diagnostics(old: list[TypeGraph], new: list[TypeGraph]) -> list[str]:
     """Readers' diagnostics, once each: a header failing in both versions is one line, not two, and
     one failing on several arches is one line naming them ("all arches" when it is every one)."""
@@ -314,6 +330,7 @@ def run_diff(old: list[TypeGraph], new: list[TypeGraph], roots: Sequence[str] = 
     common.sort(key=arch_sort_key)
     result = DiffResult(arches=common)
     result.errors += _diagnostics(old, new)
+    result.notes += _libc_notes(old, new)
     missing = [a for a in dict.fromkeys([*old_by, *new_by]) if a not in common]
     if missing:
         result.errors.append(f"not compared (only in one version): {', '.join(missing)}")

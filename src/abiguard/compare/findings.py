@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
+from ..model.graph import is_libc_location
 from .root_cause import root_cause_ids
 
 if TYPE_CHECKING:
@@ -67,8 +68,14 @@ class Finding:
             "message": self.message,
             "root": self.root,
             "location": self.location,
+            **({"libc": True} if self.libc else {}),
             **({"waived": self.waived_by} if self.waived_by else {}),
         }
+
+    @property
+    def libc(self) -> bool:
+        """True when the type is one the libc headers declare (struct sockaddr ...), not the source."""
+        return is_libc_location(self.location)
 
     def sort_key(self) -> tuple[Any, ...]:
         return (-self.severity, self.root, self.type, self.member or "", self.kind, self.arch)
@@ -81,6 +88,7 @@ class DiffResult:
     arches: list[str]
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # e.g. headers that did not parse, expired waivers
+    notes: list[str] = field(default_factory=list)  # e.g. which libc headers the sources were read with
     # (arch, type display name) -> old and new member layout, for each struct/union a finding names; not in JSON.
     layouts: dict[tuple[str, str], LayoutPair] = field(default_factory=dict)
 
@@ -98,4 +106,5 @@ class DiffResult:
             "findings": [{**f.to_json(), "root_cause": ids[(f.arch, f.root)]}
                          for f in sorted(self.findings, key=Finding.sort_key)],
             "errors": list(self.errors),
+            **({"notes": list(self.notes)} if self.notes else {}),
         }

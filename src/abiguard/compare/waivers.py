@@ -8,9 +8,12 @@ arch = ["s390x"]                      # optional: only these arches (string or l
 kind = "member_offset_changed"        # optional: only this kind of finding
 reason = "fixed in libbpf by ..."     # required
 expires = 2026-12-31                  # required: after this day the waiver stops working
+libc = true                           # optional: only findings on types the libc headers declare
 ```
 A waiver matches a finding's own type and member, never its root cause: waiving a root cannot
-silence the effects further up its chain, and waiving an effect leaves the root reported.
+silence the effects further up its chain, and waiving an effect leaves the root reported. With
+`libc = true` the type may be left out: the waiver then covers every finding on a libc type (the libc
+headers a source was read with changed, e.g. a newer ziglang wheel), and nothing else.
 
 The same file can name types the kernel copies by a size the caller passes, beyond the package's
 list (data/size_negotiated.toml); appending members to them is then compatible:
@@ -36,7 +39,7 @@ from .findings import Finding
 from .kinds import ChangeKind
 from .negotiated import SizeNegotiated, parse_entries
 
-_KEYS = {"type", "member", "arch", "kind", "reason", "expires"}
+_KEYS = {"type", "member", "arch", "kind", "reason", "expires", "libc"}
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,14 @@ class Waiver:
     arches: tuple[str, ...] = ()
     kind: ChangeKind | None = None
     index: int = 0  # position in the file, for messages
+    libc: bool | None = None  # only findings on libc types (True) or on the source's own (False)
 
     def matches(self, finding: Finding) -> bool:
-        """Same type (keyword optional), and member/arch/kind where the waiver names them."""
-        if _bare(self.type) != _bare(finding.type):
+        """Same type (keyword optional; any type when none is named), and member/arch/kind/libc where
+        the waiver names them."""
+        if self.libc is not None and self.libc != finding.libc:
+            return False
+        if self.type and _bare(self.type) != _bare(finding.type):
             return False
         if " " in self.type.strip() and self.type.strip() != finding.type:
             return False
@@ -64,7 +71,9 @@ class Waiver:
         return self.kind is None or self.kind == finding.kind
 
     def describe(self) -> str:
-        parts = [self.type]
+        parts = [self.type] if self.type else []
+        if self.libc is not None:
+            parts.append("libc types" if self.libc else "no libc type")
         if self.member:
             parts.append(f"member {self.member}")
         if self.kind:
@@ -130,7 +139,10 @@ def _parse_entry(path: Path, i: int, entry: object) -> Waiver:
     unknown = set(entry) - _KEYS
     if unknown:
         raise AbiguardError(path, f"waiver #{i}: unknown key(s): {', '.join(sorted(unknown))}")
-    for required in ("type", "reason", "expires"):
+    libc = entry.get("libc")
+    if libc is not None and not isinstance(libc, bool):
+        raise AbiguardError(path, f"waiver #{i}: 'libc' must be true or false")
+    for required in ("type", "reason", "expires") if libc is not True else ("reason", "expires"):
         if required not in entry:
             raise AbiguardError(path, f"waiver #{i}: missing '{required}'")
     for text in ("type", "reason", "member", "kind"):
@@ -159,5 +171,6 @@ def _parse_entry(path: Path, i: int, entry: object) -> Waiver:
     kind = entry.get("kind")
     if kind is not None and kind not in {k.value for k in ChangeKind}:
         raise AbiguardError(path, f"waiver #{i}: unknown kind {kind!r} (one of: {', '.join(sorted(ChangeKind))})")
-    return Waiver(type=entry["type"].strip(), reason=entry["reason"].strip(), expires=expires,
-                  member=entry.get("member"), arches=names, kind=ChangeKind(kind) if kind else None, index=i)
+    return Waiver(type=entry.get("type", "").strip(), reason=entry["reason"].strip(), expires=expires,
+                  member=entry.get("member"), arches=names, kind=ChangeKind(kind) if kind else None, index=i,
+                  libc=libc)

@@ -69,6 +69,9 @@ def render(result: DiffResult, color: bool = False) -> str:
             out.append(f"- \u2026 and {len(result.errors) - MAX_ERRORS} more (the JSON report lists all)")
         out.append("")
         out.append("</details>")
+    if result.notes:
+        out.append("")
+        out.extend(f"_Note: {cell(n)}_  " for n in result.notes)
     return "\n".join(out) + "\n"
 
 

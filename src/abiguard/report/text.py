@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.text import Text
 
 from ..compare.findings import DiffResult, Severity
+from ..model.graph import is_libc_location
 from .grouping import MergedFinding, chain_text
 from .root_causes import RootCause, root_causes, summarize_causes, summary_sentence
 
@@ -47,6 +48,9 @@ def lines(result: DiffResult) -> list[Text]:
         out.extend(Text(f"  {e}") for e in result.errors[:MAX_ERRORS])
         if len(result.errors) > MAX_ERRORS:
             out.append(Text(f"  ... and {len(result.errors) - MAX_ERRORS} more (--format json lists all)", style="dim"))
+    if result.notes:
+        out.append(Text(""))
+        out.extend(Text(f"note: {n}", style="dim") for n in result.notes)
     return out
 
 
@@ -95,7 +99,9 @@ def _entry_lines(e: MergedFinding, indent: str) -> list[Text]:
     if len(e.chain) > 1:
         out.append(Text(pad + "chain: " + chain_text(e.chain), style="dim"))
     if e.location:
-        out.append(Text(pad + "at " + ", ".join(e.locations), style="dim"))
+        libc = " (a libc type, from the libc headers the source was read with)" if any(
+            map(is_libc_location, e.locations)) else ""
+        out.append(Text(pad + "at " + ", ".join(e.locations) + libc, style="dim"))
     if e.waived_by is not None:
         out.append(Text(pad + "waived: " + e.waived_by, style="dim"))
     return out
