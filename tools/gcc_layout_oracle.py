@@ -94,6 +94,28 @@ def find_gcc(target: Target) -> str | None:
     return None
 
 
+def libc_include_dirs(gcc: str) -> list[Path]:
+    """The target libc's header directories a gcc searches: for a Debian cross gcc its
+    libc6-dev-<arch>-cross directory (/usr/<triple>/include, never the host's /usr/include it also
+    lists), for a native one /usr/include/<triple> and /usr/include. Empty when there is none."""
+    machine = subprocess.run([gcc, "-dumpmachine"], capture_output=True, text=True).stdout.strip()
+    own = Path(subprocess.run([gcc, "-print-file-name=include"], capture_output=True, text=True).stdout.strip())
+    proc = subprocess.run([gcc, "-xc", "-E", "-v", "-"], input="", capture_output=True, text=True)
+    listed, inside = [], False
+    for line in proc.stderr.splitlines():
+        if line.startswith("#include <...> search starts here:"):
+            inside = True
+        elif line.startswith("End of search list."):
+            inside = False
+        elif inside and line.startswith(" "):
+            listed.append(Path(line.strip()).resolve())
+    listed = [d for d in listed if d != own.resolve() and "gcc" not in d.parts and d.is_dir()]
+    cross = [d for d in listed if d.name == "include" and d.parent.name == machine]
+    if cross:
+        return cross
+    return [d for d in listed if d != Path("/usr/local/include")]
+
+
 # --- what to check ---------------------------------------------------------------------------
 def _c_literal(value: int) -> str:
     """`value` as a C literal of a type that holds it exactly."""
@@ -407,17 +429,21 @@ def run_oracle(
     extra_flags: Sequence[str] = (),
     nostdinc: bool = True,
     system_include: Path | None = None,
+    libc_dirs: Sequence[Path] = (),
 ) -> OracleReport:
     """Compare `graph` with what the target's gcc (or a clang) computes for the same declarations.
 
     `nostdinc` (default) hides the host's /usr/include, as abiguard's reader does for libclang;
     the compiler's own freestanding headers stay, unless `system_include` names others (e.g.
-    abiguard's, to judge the reader rather than the choice of headers).
+    abiguard's, to judge the reader rather than the choice of headers). `libc_dirs` (e.g.
+    libc_include_dirs(gcc)) are searched last, as abiguard searches a libc's headers.
     """
     gcc = gcc or find_gcc(graph.target)
     if gcc is None:
         raise FileNotFoundError(f"no gcc for {graph.target.name} on this machine")
     flags = [*(f"-I{d}" for d in include_dirs), *(f"-D{d}" for d in defines), *extra_flags]
+    for d in libc_dirs:
+        flags += ["-idirafter", str(d)]
     if nostdinc:
         # Like abiguard's libclang setup: the compiler's own headers only, no host libc that
         # could supply different definitions (glibc's struct ip_msfilter, sigset_t, ...).
