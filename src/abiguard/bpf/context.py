@@ -75,10 +75,12 @@ def member_path(g: TypeGraph, type_id: int, offset: int, size: int) -> list[str]
         t = g[tid]
         if t.kind in COMPOSITE_KINDS:
             hit = None
-            for m in t.members:
+            for i, m in enumerate(t.members):
                 if m.is_bitfield:
                     continue
                 start, msize = m.offset, g.size_of(m.type)
+                if msize == 0 and i == len(t.members) - 1 and g[g.strip(m.type)].kind == Kind.ARRAY:
+                    msize = max(offset + size - start, 0)  # a flexible array holds whatever follows
                 if start <= offset and offset + size <= start + msize and (m.name or g[g.strip(m.type)].is_composite):
                     hit = m
                     break

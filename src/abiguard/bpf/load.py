@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .attach import check_attach
 from .candidates import TargetKernel
 from .context import CtxUse, check_context, context_uses
-from .findings import LoadFinding, enum_name
+from .findings import Check, LoadFinding, Outcome, enum_name
 from .helpers import FUNC_ENUM, FUNC_PREFIX, HelperCall, check_helpers, helper_calls
 from .kfacts import KernelFacts
 from .kfuncs import Ksym, check_ksyms, ksyms
 from .maps import MAP_ENUM, MAP_PREFIX, MapDef, check_global_data, check_maps, map_defs
 from .objfile import BpfObject
 from .programs import Program, check_program_types, programs
+from .sections import autoloaded
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def load_findings(obj: BpfObject, kernel: TargetKernel) -> list[LoadFinding]:
     """Every way this kernel keeps the object from loading (or that BTF cannot rule out), in check order."""
     plan, facts = plan_for(obj), KernelFacts(kernel)
     progs = list(plan.programs)
-    return [
+    found = [
         *check_program_types(obj, progs, facts),
         *check_attach(obj, progs, facts),
         *check_helpers(obj, list(plan.helpers), facts),
@@ -52,6 +53,18 @@ def load_findings(obj: BpfObject, kernel: TargetKernel) -> list[LoadFinding]:
         *check_global_data(obj, facts),
         *check_context(obj, list(plan.contexts), facts),
     ]
+    return [_optional(f) if not autoloaded(f.section) and f.check not in _OBJECT_WIDE else f for f in found]
+
+
+# libbpf resolves every extern of the object, whichever programs load.
+_OBJECT_WIDE = frozenset({Check.KFUNC, Check.KSYM, Check.MAP, Check.GLOBAL_DATA})
+
+
+def _optional(f: LoadFinding) -> LoadFinding:
+    """A failure in a program that loads only on request decides nothing by itself."""
+    if f.outcome != Outcome.FAILS:
+        return f
+    return replace(f, outcome=Outcome.UNKNOWN, message=f"{f.message} (SEC(\"?...\"): loaded only on request)")
 
 
 def ref_names(obj: BpfObject, kernel: TargetKernel) -> dict[tuple[str, int], str]:

@@ -33,6 +33,7 @@ class SecDef:
 
     def target_of(self, name: str) -> str:
         """What follows `type/` in the section name ("" when nothing does)."""
+        name = name.removeprefix("?")
         stem = self.pattern.rstrip("+/")
         return name[len(stem) + 1 :] if name.startswith(stem + "/") else ""
 
@@ -166,5 +167,12 @@ netfilter NETFILTER BPF_NETFILTER
 
 
 def sec_def(name: str) -> SecDef | None:
-    """The first section definition matching a section name, as libbpf picks it."""
+    """The first section definition matching a section name, as libbpf picks it (a leading `?` only turns
+    autoload off)."""
+    name = name.removeprefix("?")
     return next((d for d in SECTION_DEFS if d.matches(name)), None)
+
+
+def autoloaded(name: str) -> bool:
+    """libbpf loads the programs of `SEC("?...")` only when the loader asks for them."""
+    return not name.startswith("?")
