@@ -286,3 +286,36 @@ int on_sample(struct bpf_perf_event_data *ctx)
     assert f["message"] == (
         "reads bytes 160..167 of struct bpf_perf_event_data (meant `addr`): no member there on this kernel"
     )
+
+
+WEAK_PROG = """
+extern void bpf_rcu_read_lock(void) __ksym __weak;
+extern void bpf_rcu_read_unlock(void) __ksym __weak;
+extern const int no_such_counter __ksym __weak;
+SEC("socket")
+int prog(void *ctx)
+{
+    if (%s) {
+        bpf_rcu_read_lock();
+        bpf_rcu_read_unlock();
+    }
+    return &no_such_counter != 0;
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("guard", "expected"),
+    [
+        ("!!bpf_rcu_read_lock", set()),  # bpf_ksym_exists(): the poisoned calls are dead code
+        ("bpf_get_prandom_u32() & 1", {"bpf_rcu_read_lock", "bpf_rcu_read_unlock"}),
+    ],
+)
+def test_weak_kfuncs_fail_only_where_reachable(bpf_prog, compile_c, guard, expected):
+    obj = bpf_prog(WEAK_PROG % guard)
+    kern = compile_c("int other(void) { return 0; }", name="kern", cflags=["-O0"])
+    _rc, doc = core_json(obj, "--kernel", kern)
+    load = _load(doc, "kern")[1]
+    assert {f["subject"] for f in load if f["outcome"] == "fails"} == expected
+    # an unresolved weak variable reads as NULL: never a finding
+    assert not [f for f in load if f["subject"] == "no_such_counter"]

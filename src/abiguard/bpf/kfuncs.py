@@ -15,6 +15,7 @@ from .findings import Check, LoadFinding, Outcome
 from .insn import INSN_SZ
 from .kfacts import KernelFacts
 from .objfile import BpfObject
+from .reach import reachable
 
 _CALL = 0x85
 
@@ -60,11 +61,15 @@ def check_ksyms(obj: BpfObject, syms: list[Ksym], facts: KernelFacts) -> list[Lo
         if problem is None:
             continue
         outcome, message = problem
+        sites: tuple[tuple[str, int | None], ...] = sym.sites or (("", None),)
         if sym.weak and outcome == Outcome.FAILS:
-            outcome = Outcome.UNKNOWN
-            message += "; the extern is weak: libbpf poisons its uses, so it loads only if they are unreachable"
+            if not sym.is_func:
+                continue  # an unresolved weak variable reads as NULL; the verifier makes the program check it
+            # libbpf poisons calls to an unresolved weak kfunc; only reachable ones stop the load
+            sites = tuple((s, i) for s, i in sym.sites if i in _live(obj, s, {i for t, i in sym.sites if t == s}))
+            message += "; the extern is weak, but this call is not guarded by bpf_ksym_exists()"
         check = Check.KFUNC if sym.is_func else Check.KSYM
-        for section, insn in sym.sites or (("", None),):
+        for section, insn in sites:
             off = (insn or 0) * INSN_SZ
             out.append(
                 LoadFinding(
@@ -109,3 +114,10 @@ def _var_problem(obj: BpfObject, sym: Ksym, facts: KernelFacts) -> tuple[Outcome
     if not any(types_are_compat(lg, local_type, kg, kg.strip(kg[i].ref)) for i in found):
         return Outcome.FAILS, f"the kernel's {kg.c_name(kg[found[0]].ref, sym.name)} has an incompatible type"
     return None
+
+
+def _live(obj: BpfObject, section: str, poisoned: set[int]) -> set[int]:
+    """Instructions the verifier reaches with the poisoned calls in place (an unresolved extern's address is 0)."""
+    ext = obj.ext.sections.get(section)
+    entries = sorted({fi.insn_off // INSN_SZ for fi in ext.func_info}) if ext else [0]
+    return reachable(obj.program_code(section), entries or [0], poisoned)

@@ -101,9 +101,14 @@ def render_text(result: CoreResult, verbose: bool = False) -> str:
             lines.append(f"  {g.status} on {span(g.kernels)} ({who}):")
             for r in g.sample.failures:
                 lines.extend("  " + x for x in _detail_lines(r))
+            by_summary: dict[str, list[LoadFinding]] = {}
             for f in g.sample.load:
-                lines.append(f"    {f.outcome.value}: {f.summary}")
-                lines.extend(_finding_lines(f))
+                by_summary.setdefault(f"{f.outcome.value}: {f.summary}", []).append(f)
+            for head, same in by_summary.items():
+                lines.append(f"    {head}")
+                lines.extend(_finding_lines(same[0]))
+                if len(same) > 1:
+                    lines.append(f"      and {len(same) - 1} more place(s) (--format json lists each)")
         if verbose:
             for v in mine:
                 ok = [r for r in v.results if not r.failed]
