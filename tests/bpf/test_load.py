@@ -319,3 +319,22 @@ def test_weak_kfuncs_fail_only_where_reachable(bpf_prog, compile_c, guard, expec
     assert {f["subject"] for f in load if f["outcome"] == "fails"} == expected
     # an unresolved weak variable reads as NULL: never a finding
     assert not [f for f in load if f["subject"] == "no_such_counter"]
+
+
+def test_kconfig_externs(bpf_prog, kernel_btf):
+    obj = bpf_prog("""
+extern int LINUX_KERNEL_VERSION __kconfig;
+extern int CONFIG_HZ __kconfig;
+extern int CONFIG_MAYBE __kconfig __weak;
+SEC("socket")
+int prog(void *ctx)
+{
+    return LINUX_KERNEL_VERSION + CONFIG_HZ + CONFIG_MAYBE;
+}
+""")
+    kern = kernel_btf(PROG_TYPES_NEW, ["enum bpf_prog_type"], name="k")
+    rc, doc = core_json(obj, "--kernel", kern)
+    assert rc == 0
+    status, load = _load(doc, "k")
+    # only the strong CONFIG_ extern needs the kernel's config; libbpf fills the rest itself
+    assert status == "unknown" and [(f["check"], f["subject"]) for f in load] == [("kconfig", "CONFIG_HZ")]

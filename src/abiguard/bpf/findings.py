@@ -17,6 +17,7 @@ class Check(StrEnum):
     HELPER = "helper"
     KFUNC = "kfunc"
     KSYM = "ksym"
+    KCONFIG = "kconfig"
     PROGRAM = "program type"
     ATTACH = "attach target"
     MAP = "map"

@@ -9,6 +9,7 @@ from .candidates import TargetKernel
 from .context import CtxUse, check_context, context_uses
 from .findings import Check, LoadFinding, Outcome, enum_name
 from .helpers import FUNC_ENUM, FUNC_PREFIX, HelperCall, check_helpers, helper_calls
+from .kconfig import kconfig_findings
 from .kfacts import KernelFacts
 from .kfuncs import Ksym, check_ksyms, ksyms
 from .maps import MAP_ENUM, MAP_PREFIX, MapDef, check_global_data, check_maps, map_defs
@@ -49,6 +50,7 @@ def load_findings(obj: BpfObject, kernel: TargetKernel) -> list[LoadFinding]:
         *check_attach(obj, progs, facts),
         *check_helpers(obj, list(plan.helpers), facts),
         *check_ksyms(obj, list(plan.ksyms), facts),
+        *kconfig_findings(obj),
         *check_maps(obj, list(plan.maps), facts),
         *check_global_data(obj, facts),
         *check_context(obj, list(plan.contexts), facts),
@@ -57,7 +59,7 @@ def load_findings(obj: BpfObject, kernel: TargetKernel) -> list[LoadFinding]:
 
 
 # libbpf resolves every extern of the object, whichever programs load.
-_OBJECT_WIDE = frozenset({Check.KFUNC, Check.KSYM, Check.MAP, Check.GLOBAL_DATA})
+_OBJECT_WIDE = frozenset({Check.KFUNC, Check.KSYM, Check.KCONFIG, Check.MAP, Check.GLOBAL_DATA})
 
 
 def _optional(f: LoadFinding) -> LoadFinding:
