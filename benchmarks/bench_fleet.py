@@ -37,7 +37,8 @@ from abiguard.sources.btf.reader import read_btf
 ROOT = Path(__file__).resolve().parent.parent
 ABIGUARD = ROOT / ".venv" / "bin" / "abiguard"
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
-PACKAGES = Path.home() / ".cache" / "abiguard-tests" / "kernels"
+PACKAGES = Path.home() / ".cache" / "abiguard-tests" / "kernels"  # scripts/kernels.sh: the tests' few
+BENCH_PACKAGES = Path.home() / ".cache" / "abiguard-bench" / "kernels"  # --download: more, for this benchmark only
 ROOTS = ("task_struct", "sock", "file", "pt_regs", "bpf_perf_event_data", "sk_buff", "inode", "cred",
          "mm_struct", "net_device")
 ENUMS = ("bpf_func_id", "bpf_prog_type", "bpf_attach_type", "bpf_map_type")
@@ -360,9 +361,24 @@ def info(index: Path) -> dict:
     return json.loads(timed([ABIGUARD, "fleet", "info", index, "--format", "json"])[1].stdout)
 
 
+def download(abis: list[str], flavours: list[str]) -> None:
+    """Fetch linux-image-6.1.0-<abi>-<flavour>-unsigned packages with apt-get download (cached)."""
+    BENCH_PACKAGES.mkdir(parents=True, exist_ok=True)
+    BENCH_PACKAGES.chmod(0o755)  # apt downloads as its _apt user
+    for abi in abis:
+        for flavour in flavours:
+            pkg = f"linux-image-6.1.0-{abi}-{flavour}-unsigned"
+            if any(BENCH_PACKAGES.glob(f"{pkg}_*.deb")) or any(PACKAGES.glob(f"{pkg}_*.deb")):
+                continue
+            cmd = ["apt-get", "download", "-qq", pkg]
+            proc = subprocess.run(cmd, cwd=BENCH_PACKAGES, capture_output=True, text=True)
+            if proc.returncode:
+                print(f"    (could not download {pkg}: {proc.stderr.strip()[:200]})")
+
+
 def real_packages(workdir: Path) -> None:
     """Part (1): the real kernels at hand."""
-    debs = sorted(PACKAGES.glob("*.deb"))
+    debs = sorted({p.name: p for p in [*PACKAGES.glob("*.deb"), *BENCH_PACKAGES.glob("*.deb")]}.values())
     kernels: list[Path] = [*debs]
     if VMLINUX.exists():
         kernels.append(VMLINUX)
@@ -389,6 +405,8 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path)
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--skip-real", action="store_true")
+    ap.add_argument("--skip-generated", action="store_true")
+    ap.add_argument("--download", metavar="ABI,...", help="first fetch 6.1.0-ABI amd64/cloud-amd64/rt-amd64 packages")
     args = ap.parse_args()
     if not VMLINUX.exists():
         sys.exit(f"{VMLINUX} is needed to generate kernels")
@@ -396,8 +414,12 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     workdir.mkdir(parents=True, exist_ok=True)
     try:
+        if args.download:
+            download(args.download.split(","), ["amd64", "cloud-amd64", "rt-amd64"])
         if not args.skip_real:
             real_packages(workdir)
+        if args.skip_generated:
+            return
         t0 = time.perf_counter()
         kernels = generate(workdir, args.kernels, args.depth)
         raw = sum(k.stat().st_size for k in kernels)

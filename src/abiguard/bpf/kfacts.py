@@ -43,7 +43,8 @@ class KernelFacts:
         g = self.graph
         types = g.types
         kind_no = getattr(types, "kind_no", None)
-        for tid in g.ids():
+        listed = getattr(types, "anonymous_enum_ids", None)  # a fleet index lists them, a kernel BTF does not
+        for tid in listed() if listed is not None else g.ids():
             # The BTF reader knows each record's kind without decoding it; other graphs decode.
             if kind_no is not None and kind_no(tid) not in (Kind.ENUM, Kind.ENUM64):
                 continue

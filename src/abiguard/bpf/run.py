@@ -51,7 +51,7 @@ def check_core(
         by_kernel.append([check_object(obj, k, cache, load_checks) for obj in objs])
         k.unload()
     verdicts = tuple(by_kernel[ki][oi] for oi in range(len(objs)) for ki in range(len(targets)))
-    _name_refs(verdicts)
+    name_refs(verdicts)
     named = {k.name: k.identity for k in targets}
     return CoreResult(
         verdicts=verdicts,
@@ -61,7 +61,7 @@ def check_core(
     )
 
 
-def _name_refs(verdicts: Sequence[Verdict]) -> None:
+def name_refs(verdicts: Sequence[Verdict]) -> None:
     """Name helpers and map types a kernel lacks (so cannot name) from the other kernels of the run."""
     book: dict[tuple[str, int], str] = {}
     for v in verdicts:

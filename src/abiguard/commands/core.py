@@ -62,7 +62,7 @@ def core(
             raise click.UsageError("--fleet replaces --kernel and --base: give one or the other")
         from ..bpf.fleet.query import check_core_fleet, parse_select
 
-        result = check_core_fleet(objects, Path(fleet_index), parse_select(select))
+        result = check_core_fleet(objects, Path(fleet_index), parse_select(select), not relocations_only)
     elif select:
         raise click.UsageError("--select needs --fleet")
     else:

@@ -131,8 +131,13 @@ def encode(data: FleetData) -> bytes:
         stop = min(start + CHUNK, len(recs))
         rec_chunks.append(_pack(_indexed([_record_words(recs[i]) for i in range(start, stop)])))
         post_chunks.append(_pack(_indexed([_posting_words(data.postings[i]) for i in range(start, stop)]), "i"))
-    # Every enum has postings, named or not: load checks look up anonymous UAPI flag enums by enumerator.
-    triples = sorted((r.name, i, r.kind) for i, r in enumerate(recs) if r.name and not r.weak and data.postings[i])
+    # Every enum has postings, named or not: load checks look up anonymous UAPI flag enums by enumerator;
+    # anonymous ones are indexed under the empty name.
+    triples = sorted(
+        (r.name, i, r.kind)
+        for i, r in enumerate(recs)
+        if (r.name or r.kind in (6, 19)) and not r.weak and data.postings[i]  # anonymous enums under ""
+    )
     names = _chunked([_pack((t[c] for t in triples), "I") for c in range(3)])
     strs = lzma.compress("\0".join(data.strings).encode("utf-8", "surrogateescape"), preset=_LZMA_PRESET)
     meta = json.dumps(data.kernels, sort_keys=True, separators=(",", ":")).encode()

@@ -23,10 +23,12 @@ from ..btf_ext import CoreRelo, ExtSection, ReloKind
 from ..candidates import TargetKernel
 from ..check import Verdict
 from ..compat import essential_name
+from ..findings import LoadFinding
+from ..load import load_findings, ref_names
 from ..objfile import BpfObject, read_object
 from ..reach import patched_code, reachable
 from ..resolve import ReloResult, ResolveContext, Status, resolve_relo
-from ..run import CoreResult
+from ..run import CoreResult, name_refs
 from .format import FleetFile, StoredRecord, open_fleet
 
 SELECT_KEYS = ("name", "distro", "arch", "release", "flavour", "target")
@@ -53,15 +55,73 @@ def _matches(meta: dict[str, object], select: dict[str, str]) -> bool:
 
 
 class VirtualTypes(Sequence[Type]):
-    """One kernel's types seen through the index: candidate ids are the kernel's own, and everything
-    they reach is numbered from `first` on (record index + first), where no kernel id can be."""
+    """One kernel's types seen through the index. Named types (and enums) have the kernel's own ids,
+    from the postings; anonymous types they reach are numbered from `first` on (record index + first),
+    where no kernel id can be. Every look-up can be recorded as records, not ids (`trace`), so checks
+    whose answers are the same records on another kernel need not run again."""
 
-    def __init__(self, fleet: FleetFile, first: int) -> None:
+    def __init__(
+        self, fleet: FleetFile, kernel: int, first: int, shared: dict[tuple[str, str], dict[int, tuple[int, ...]]]
+    ) -> None:
         self.fleet = fleet
+        self.shared = shared
+        self.kernel = kernel
         self.first = first
         self.real: dict[int, int] = {}  # kernel type id -> record index
         self._memo: dict[int, Type] = {}
         self._count = first + fleet.record_count
+        self.trace: list[tuple[tuple[str, str], tuple[int, ...]]] | None = None
+
+    def ids_of(self, rec: int) -> list[int]:
+        """This kernel's ids of a record (none for records it does not hold under a name)."""
+        plist = self.fleet.postings(rec)
+        i = bisect_left(plist, (self.kernel, 0))
+        out = []
+        while i < len(plist) and plist[i][0] == self.kernel:
+            out.append(plist[i][1])
+            i += 1
+        for tid in out:
+            self.real.setdefault(tid, rec)
+        return out
+
+    def _posted(self, recs: list[int]) -> list[tuple[int, int]]:
+        return sorted((tid, rec) for rec in recs for tid in self.ids_of(rec))
+
+    def answer(self, query: tuple[str, str]) -> tuple[int, ...]:
+        """The records (in id order) a name look-up finds: `("name", "task_struct")`, `("anon", "")`."""
+        return self.answers(query).get(self.kernel, ())
+
+    def answers(self, query: tuple[str, str]) -> dict[int, tuple[int, ...]]:
+        """A look-up's records on every kernel at once (shared by the views of one index)."""
+        got = self.shared.get(query)
+        if got is None:
+            what, name = query
+            if what == "anon":
+                found = [r for r, kind in self.fleet.records_named(0) if kind in ENUM_KINDS]
+            else:
+                strings = self.fleet.strings
+                i = bisect_left(strings, name)
+                held = bool(name) and i < len(strings) and strings[i] == name
+                found = [r for r, _ in self.fleet.records_named(i)] if held else []
+            per: dict[int, list[tuple[int, int]]] = {}
+            for rec in found:
+                for k, tid in self.fleet.postings(rec):
+                    per.setdefault(k, []).append((tid, rec))
+            got = self.shared[query] = {k: tuple(rec for _, rec in sorted(v)) for k, v in per.items()}
+        return got
+
+    def _look(self, query: tuple[str, str]) -> list[int]:
+        recs = self.answer(query)
+        if self.trace is not None:
+            self.trace.append((query, recs))
+        return [tid for tid, _ in self._posted(list(dict.fromkeys(recs)))]
+
+    def ids_named(self, name: str) -> list[int]:
+        return self._look(("name", name))
+
+    def anonymous_enum_ids(self) -> list[int]:
+        """Ids of the kernel's anonymous enums (UAPI flag sets), without walking every id."""
+        return self._look(("anon", ""))
 
     def __len__(self) -> int:
         return self._count
@@ -81,7 +141,10 @@ class VirtualTypes(Sequence[Type]):
         return t
 
     def _ref(self, r: int) -> int:
-        return self.first + r - 1 if r else 0
+        if not r:
+            return 0
+        ids = self.ids_of(r - 1)
+        return ids[0] if ids else self.first + r - 1
 
     def _decode(self, r: StoredRecord) -> Type:
         s = self.fleet.strings
@@ -138,6 +201,7 @@ class FleetQuery:
         self.kernels = fleet.kernels
         self._views: dict[int, VirtualTypes] = {}
         self._graphs: dict[int, TypeGraph] = {}
+        self._answers: dict[tuple[str, str], dict[int, tuple[int, ...]]] = {}
 
     def names_with_essential(self, ess: str) -> Iterator[int]:
         """String indexes of `ess` and every `ess___flavor` (the strings are sorted)."""
@@ -171,11 +235,13 @@ class FleetQuery:
         g = self._graphs.get(k)
         if g is None:
             meta = self.kernels[k]
-            view = VirtualTypes(self.fleet, int(meta.get("types", 0)) + 1)  # type: ignore[call-overload]
+            view = VirtualTypes(self.fleet, k, int(meta.get("types", 0)) + 1, self._answers)  # type: ignore[call-overload]
             target = TARGETS.get(str(meta.get("target", "")))
             if target is None:
                 raise AbiguardError(self.fleet.path, f"kernel {meta['name']} has unknown target {meta.get('target')}")
-            g = self._graphs[k] = TypeGraph(target=target, types=view, source=str(meta["name"]))
+            g = self._graphs[k] = TypeGraph(
+                target=target, types=view, source=str(meta["name"]), name_lookup=view.ids_named
+            )
             self._views[k] = view
         return g, self._views[k]
 
@@ -207,8 +273,11 @@ def _with_ids(results: list[ReloResult], ids: tuple[int, ...], rep_ids: tuple[in
     return out
 
 
-def check_core_fleet(objects: Sequence[str | Path], fleet_path: Path, select: dict[str, str]) -> CoreResult:
-    """Every object on every selected kernel of the index, resolving each distinct candidate set once."""
+def check_core_fleet(
+    objects: Sequence[str | Path], fleet_path: Path, select: dict[str, str], load_checks: bool = True
+) -> CoreResult:
+    """Every object on every selected kernel of the index: relocations resolved once per distinct candidate
+    set, load checks run once per distinct set of records they look up."""
     fleet = open_fleet(fleet_path)
     metas = fleet.kernels
     chosen = [k for k, m in enumerate(metas) if _matches(m, select)]
@@ -218,13 +287,16 @@ def check_core_fleet(objects: Sequence[str | Path], fleet_path: Path, select: di
     selected = set(chosen)
     objs = [read_object(Path(o)) for o in objects]
     q = FleetQuery(fleet)
-    per_obj: list[dict[int, list[ReloResult]]] = []  # per object: kernel -> results in libbpf's order
-    for obj in objs:
-        per_obj.append(_check_object(q, obj, chosen, selected))
     verdicts = []
-    for oi, obj in enumerate(objs):
+    for obj in objs:
+        relocs = _check_object(q, obj, chosen, selected)  # kernel -> results in libbpf's order
+        loads = _load_checks(q, obj, chosen) if load_checks else {}
         for k in chosen:
-            verdicts.append(Verdict(str(obj.path), str(metas[k]["name"]), per_obj[oi][k]))
+            findings, names = loads.get(k, ([], {}))
+            verdicts.append(
+                Verdict(str(obj.path), str(metas[k]["name"]), relocs[k], list(findings), dict(names), load_checks)
+            )
+    name_refs(verdicts)
     named = {str(metas[k]["name"]): _identity(metas[k]) for k in chosen}
     return CoreResult(
         verdicts=tuple(verdicts),
@@ -239,6 +311,37 @@ def _identity(meta: dict[str, object]) -> KernelIdentity:
     if not (isinstance(fields, list) and len(fields) == 4 and all(isinstance(f, str) for f in fields)):
         return KernelIdentity()
     return KernelIdentity(*fields)
+
+
+Trace = list[tuple[tuple[str, str], tuple[int, ...]]]
+
+
+def _load_checks(
+    q: FleetQuery, obj: BpfObject, chosen: list[int]
+) -> dict[int, tuple[list[LoadFinding], dict[tuple[str, int], str]]]:
+    """The load checks per kernel, run once per distinct answer to the look-ups they make.
+
+    A run records each name look-up as the records it found; a kernel whose look-ups find the same
+    records gets that run's findings (they name types, never ids).
+    """
+    runs: list[tuple[Trace, list[LoadFinding], dict[tuple[str, int], str]]] = []
+    out = {}
+    for k in chosen:
+        graph, view = q.graph(k)
+        for trace, findings, names in runs:
+            if all(view.answer(query) == recs for query, recs in trace):
+                out[k] = (findings, names)
+                break
+        else:
+            kernel = TargetKernel(str(q.kernels[k]["name"]), graph, b"", 0)
+            view.trace = []
+            try:
+                findings, names = load_findings(obj, kernel), ref_names(obj, kernel)
+            finally:
+                trace, view.trace = view.trace, None
+            runs.append((trace, findings, names))
+            out[k] = (findings, names)
+    return out
 
 
 def _check_object(q: FleetQuery, obj: BpfObject, chosen: list[int], selected: set[int]) -> dict[int, list[ReloResult]]:
