@@ -1,7 +1,8 @@
 """The BTF reader: raw BTF (/sys/kernel/btf/*), split BTF on a base, and the .BTF section of ELF files.
 
-Parsing is one fast pass that indexes records; types decode (and are checked) on first access, see
-btf_types.py. `ParsedBtf.validate_all()` checks every id for commands that walk the whole file.
+Parsing is one fast pass that indexes records and checks every link between them (table.py); types
+decode (and their own fields are checked) on first access; `ParsedBtf.validate_all()` checks every id
+at once, for commands that walk the whole file.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def parse_btf(
         name_offs=name_offs,
         base=base_types,
     )
+    btf.check_links()
     diagnostics: list[Diagnostic] = []
     if table.from_layout:
         for local, w in enumerate(starts):

@@ -1,9 +1,11 @@
 """BtfTypes: the lazy, validating `Sequence[Type]` behind a BTF TypeGraph (ids, strings, names, cycles).
 
 How validation stays complete yet cheap:
-- parsing checks the header, the sections and every record's kind and extent (vlen) in one fast pass;
+- parsing checks the header, the sections and every record's kind and extent (vlen) in one fast pass,
+  then every link on the raw words (`check_links`: each named id exists, no cycle C cannot express, no
+  nesting past MAX_DEPTH), so a bad link anywhere fails every command, not only one that decodes it;
 - a type is decoded on first access, which checks its own ids, string offsets and values, then walks
-  what it reaches to reject cycles that C cannot express (see `_check`), and checks the kinds of the
+  what it reaches (already walked at parse time, see `_check`), and checks the kinds of the
   records it points at (FUNC -> FUNC_PROTO ...). Anything a command can reach from a type it was
   handed is therefore checked; `validate_all()` does the same for every id in one bulk pass (tests,
   whole-file commands), and a caller that has touched thousands of ids one by one is switched to it.
@@ -18,6 +20,7 @@ from ...errors import AbiguardError
 from ...gc_pause import gc_paused
 from ...model.types import COMPOSITE_KINDS, TRANSPARENT_KINDS, VOID, Kind, Type
 from .decode import decode_record, edges
+from .links import raw_links
 from .names import NameIndex
 
 if TYPE_CHECKING:
@@ -323,12 +326,33 @@ class BtfTypes(Sequence[Type]):
             self._validate_own()
         self._all_valid = True
 
+    def check_links(self) -> None:
+        """Check every link of the file on the raw words: each named type id exists, and no cycle C cannot
+        express (nor nesting deeper than MAX_DEPTH). Cheap (no decoding), so every command runs it at parse
+        time; a failure is reported as decoding or walking the culprit reports it."""
+        links, kinds = raw_links(self.words, self.starts)
+        limit, first = self.count, self.first_id
+        for local, targets in enumerate(links):
+            if targets and max(targets) >= limit:
+                self.decoded(first + local)  # raises, naming the field and the id
+                raise self.error(first + local, self.starts[local], f"names a type id beyond the last id {limit - 1}")
+        with gc_paused():
+            self._check_cycles(links, kinds)
+
     def _validate_own(self) -> None:
         first, count = self.first_id, self.count
-        n = count - first
         decoded = [self.decoded(tid) for tid in range(first, count)]
-        all_edges = [edges(t) for t in decoded]
-        kinds = [t.kind for t in decoded]
+        self._check_cycles([edges(t) for t in decoded], [t.kind for t in decoded])
+        for local, t in enumerate(decoded):
+            if self._ready[local] is None:
+                self._check_targets(first + local, t)
+                self._ready[local] = t
+
+    def _check_cycles(self, all_edges: Sequence[Sequence[int]], kinds: Sequence[int]) -> None:
+        """Both cycle rules (see _check) and the depth limit over every own id at once: a topological
+        sort (Kahn) of the given links; ids on a cycle are then walked one by one to name it."""
+        first, count = self.first_id, self.count
+        n = count - first
         for rule in (0, 1):
             color = self._colors[rule]
             if color.count(_BLACK) == n:
@@ -360,6 +384,8 @@ class BtfTypes(Sequence[Type]):
                 for tid in range(first, count):
                     if indegree[tid]:
                         self._walk(tid, rule)
+                stuck = next(tid for tid in range(first, count) if indegree[tid])
+                raise self.error(stuck, self.starts[stuck - first], "lies on a reference cycle")
             heights = [0] * count
             for i in reversed(order):  # children before parents
                 h = below_base[i - first]
@@ -372,10 +398,6 @@ class BtfTypes(Sequence[Type]):
                 raise self._depth_error(too_deep, rule)
             self._heights[rule][:] = heights[first:]
             color[:] = bytes([_BLACK]) * n
-        for local, t in enumerate(decoded):
-            if self._ready[local] is None:
-                self._check_targets(first + local, t)
-                self._ready[local] = t
 
     # --- names ------------------------------------------------------------------------
     def ids_named(self, name: str) -> list[int]:
