@@ -406,6 +406,7 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--skip-real", action="store_true")
     ap.add_argument("--skip-generated", action="store_true")
+    ap.add_argument("--reuse", action="store_true", help="with --workdir: reuse its kernels and serial index")
     ap.add_argument("--download", metavar="ABI,...", help="first fetch 6.1.0-ABI amd64/cloud-amd64/rt-amd64 packages")
     args = ap.parse_args()
     if not VMLINUX.exists():
@@ -420,21 +421,25 @@ def main() -> None:
             real_packages(workdir)
         if args.skip_generated:
             return
-        t0 = time.perf_counter()
-        kernels = generate(workdir, args.kernels, args.depth)
-        raw = sum(k.stat().st_size for k in kernels)
-        print(f"(2) generated {len(kernels)} kernels ({raw / len(kernels) / 1024:.0f} KiB of BTF each) "
-              f"in {time.perf_counter() - t0:.1f} s")
         tree = workdir / "kernels"
         serial, dask = workdir / "serial.fleet", workdir / "dask.fleet"
-        print(f"    load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work shares this machine)")
-        t_serial, _ = timed([ABIGUARD, "fleet", "build", tree, "-o", serial, "--serial"])
-        c_serial = CPU["last"]
-        t_dask, _ = timed([ABIGUARD, "fleet", "build", tree, "-o", dask, "--workers", "2"])
-        same = serial.read_bytes() == dask.read_bytes()
+        if args.reuse and serial.exists():
+            kernels = sorted(tree.rglob("*.btf"))
+            print(f"(2) reusing {len(kernels)} generated kernels and their index in {workdir}")
+        else:
+            t0 = time.perf_counter()
+            kernels = generate(workdir, args.kernels, args.depth)
+            raw = sum(k.stat().st_size for k in kernels)
+            print(f"(2) generated {len(kernels)} kernels ({raw / len(kernels) / 1024:.0f} KiB of BTF each) "
+                  f"in {time.perf_counter() - t0:.1f} s")
+            print(f"    load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work shares it)")
+            t_serial, _ = timed([ABIGUARD, "fleet", "build", tree, "-o", serial, "--serial"])
+            c_serial = CPU["last"]
+            t_dask, _ = timed([ABIGUARD, "fleet", "build", tree, "-o", dask, "--workers", "2"])
+            same = serial.read_bytes() == dask.read_bytes()
+            print(f"    build serial {t_serial:.1f} s ({c_serial:.1f} s CPU), Dask 2 workers {t_dask:.1f} s "
+                  f"({CPU['last']:.1f} s CPU; x{t_serial / t_dask:.2f}); byte-identical: {same}")
         doc = info(serial)
-        print(f"    build serial {t_serial:.1f} s ({c_serial:.1f} s CPU), Dask 2 workers {t_dask:.1f} s "
-              f"(x{t_serial / t_dask:.2f}); byte-identical: {same}")
         print(f"    index {doc['index_bytes']:,} bytes = {100 * doc['size_ratio']:.2f}% of {doc['btf_bytes']:,} "
               f"raw; {doc['kernel_types']:,} types -> {doc['records']:,} records (dedup x{doc['dedup_ratio']:.0f})")
         objs = compile_objects(workdir)

@@ -7,6 +7,7 @@ and `--update` gives the bytes of building all kernels at once.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,9 @@ class Builder:
 
     index: dict[Hash, int] = field(default_factory=dict)
     records: list[Record] = field(default_factory=list)
-    postings: list[list[tuple[int, int]]] = field(default_factory=list)
+    # per record: kernel, type id, kernel, type id ... in a flat u32 array (a BTFHub-sized fleet has
+    # hundreds of millions of them: tuples would not fit in memory)
+    postings: list[array] = field(default_factory=list)
     kernels: list[dict[str, object]] = field(default_factory=list)
 
     def add(self, rows: KernelRows) -> None:
@@ -36,14 +39,14 @@ class Builder:
         self.kernels.append({**rows.meta, "types": rows.type_count - 1})
         self._add_records(rows.records)
         for tid, h in rows.named:
-            self.postings[self.index[h]].append((k, tid))
+            self.postings[self.index[h]].extend((k, tid))
 
     def _add_records(self, records: Iterable[tuple[Hash, Record]]) -> None:
         for h, rec in records:
             if h not in self.index:
                 self.index[h] = len(self.records)
                 self.records.append(rec)
-                self.postings.append([])
+                self.postings.append(array("I"))
 
     def merge(self, part: Builder) -> None:
         """Append a partial index of the kernels that follow this one's."""
@@ -53,7 +56,9 @@ class Builder:
         self._add_records(zip(hashes, part.records, strict=True))
         for h, plist in zip(hashes, part.postings, strict=True):
             if plist:
-                self.postings[self.index[h]].extend((k + offset, tid) for k, tid in plist)
+                shifted = array("I", plist)
+                shifted[::2] = array("I", (k + offset for k in plist[::2]))
+                self.postings[self.index[h]].extend(shifted)
 
     def names(self) -> set[str]:
         return {kernel_name(k) for k in self.kernels}
@@ -89,7 +94,7 @@ def builder_from(data: FleetData) -> Builder:
         b.index[h] = len(b.records)
         hashes.append(h)
         b.records.append(rec)
-        b.postings.append(list(plist))
+        b.postings.append(array("I", plist))
     return b
 
 

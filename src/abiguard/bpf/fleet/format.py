@@ -97,7 +97,7 @@ class FleetData:
 
     strings: list[str]
     records: list[StoredRecord]
-    postings: list[list[tuple[int, int]]]  # per record: (kernel index, type id), ascending kernel
+    postings: list[Sequence[int]]  # per record: kernel index, type id, kernel index, ... ascending kernel
     kernels: list[dict[str, object]]
 
 
@@ -114,12 +114,11 @@ def _record_words(r: StoredRecord) -> list[int]:
     return head + [v - _I64_WRAP if v >= 1 << 63 else v for v in r.ints] + list(r.names) + list(r.refs)
 
 
-def _posting_words(plist: list[tuple[int, int]]) -> list[int]:
-    out: list[int] = []
-    last_k = last_id = 0
-    for k, tid in plist:
-        out += (k - last_k, tid - last_id)
-        last_k, last_id = k, tid
+def _posting_words(flat: Sequence[int]) -> list[int]:
+    """(kernel, id) pairs, flat, as deltas from the pair before."""
+    out = list(flat)
+    for i in range(len(out) - 1, 1, -1):
+        out[i] -= out[i - 2]
     return out
 
 
@@ -303,7 +302,7 @@ class FleetFile:
         return FleetData(
             strings=list(self.strings),
             records=[self.record(i) for i in range(n)],
-            postings=[self.postings(i) for i in range(n)],
+            postings=[array("I", (v for pair in self.postings(i) for v in pair)) for i in range(n)],
             kernels=[dict(k) for k in self.kernels],
         )
 
