@@ -91,7 +91,10 @@ def _problem(
 
 def _args_problem(obj: BpfObject, p: Program, nargs: int, has_ret: bool, what: str) -> tuple[Outcome, str, str] | None:
     """BTF-typed programs read argument i at ctx[i] (8 bytes each); the verifier stops reads past the last."""
-    reads = [a for a in ctx_accesses(obj.program_code(p.section), p.insn) if not a.write]
+    key = f"ctx-reads:{p.section}:{p.insn}"
+    reads = obj.memo.get(key)
+    if not isinstance(reads, list):
+        reads = obj.memo[key] = [a for a in ctx_accesses(obj.program_code(p.section), p.insn) if not a.write]
     if not reads:
         return None
     top = max(a.offset for a in reads) // 8

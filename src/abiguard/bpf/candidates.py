@@ -17,6 +17,7 @@ class TargetKernel:
     strings: bytes  # the string section (base strings first for split BTF)
     split_start: int = 0  # first module type id for split BTF, 0 for a whole kernel BTF
     names: dict[str, list[int]] = field(default_factory=dict)  # essential name -> ids, filled on demand
+    memo: dict[str, object] = field(default_factory=dict, repr=False)  # per-kernel look-ups of other checks
 
 
 def ids_with_essential_name(kernel: TargetKernel, ess: str) -> list[int]:

@@ -75,3 +75,11 @@ class KernelFacts:
             self._kfuncs = tagged or None
             self._kfuncs_read = True
         return self._kfuncs
+
+
+def facts_for(kernel: TargetKernel) -> KernelFacts:
+    """The kernel's facts, shared by every object checked while it is loaded."""
+    facts = kernel.memo.get("facts")
+    if not isinstance(facts, KernelFacts):
+        facts = kernel.memo["facts"] = KernelFacts(kernel)
+    return facts

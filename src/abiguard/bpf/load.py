@@ -10,7 +10,7 @@ from .context import CtxUse, check_context, context_uses
 from .findings import Check, LoadFinding, Outcome, enum_name
 from .helpers import FUNC_ENUM, FUNC_PREFIX, HelperCall, check_helpers, helper_calls
 from .kconfig import kconfig_findings
-from .kfacts import KernelFacts
+from .kfacts import facts_for
 from .kfuncs import Ksym, check_ksyms, ksyms
 from .maps import MAP_ENUM, MAP_PREFIX, MapDef, check_global_data, check_maps, map_defs
 from .objfile import BpfObject
@@ -43,7 +43,7 @@ def plan_for(obj: BpfObject) -> ObjectPlan:
 
 def load_findings(obj: BpfObject, kernel: TargetKernel) -> list[LoadFinding]:
     """Every way this kernel keeps the object from loading (or that BTF cannot rule out), in check order."""
-    plan, facts = plan_for(obj), KernelFacts(kernel)
+    plan, facts = plan_for(obj), facts_for(kernel)
     progs = list(plan.programs)
     found = [
         *check_program_types(obj, progs, facts),
@@ -74,7 +74,7 @@ def ref_names(obj: BpfObject, kernel: TargetKernel) -> dict[tuple[str, int], str
 
     A kernel that lacks a helper cannot name it; another kernel of the same run can.
     """
-    plan, facts = plan_for(obj), KernelFacts(kernel)
+    plan, facts = plan_for(obj), facts_for(kernel)
     wanted = [(FUNC_ENUM, FUNC_PREFIX, c.helper_id) for c in plan.helpers]
     wanted += [(MAP_ENUM, MAP_PREFIX, m.map_type) for m in plan.maps if m.map_type is not None]
     out = {}
