@@ -201,7 +201,9 @@ def _where_added(a: FlatMember, oflat: tuple[FlatMember, ...], nmap: Mapping[str
     clashes = [o for o in overlapping if coexists(o)]
     blocking = [o for o in clashes if not frees(o)]
     if blocking:
-        moved = all(nmap[o.path].bit_offset != o.bit_offset for o in blocking)
+        # A blocking member absent under its old path was renamed in place (removed ones free their
+        # storage): it did not move, so the new member overlaps it.
+        moved = all((now := nmap.get(o.path)) is not None and now.bit_offset != o.bit_offset for o in blocking)
         return (Placement.INSERTED if moved else Placement.OVERLAPS), tuple(o.path for o in blocking)
     if a.bit_end > old_size_bits:
         return Placement.APPENDED, aliased  # past the old end: the growth rule judges it
