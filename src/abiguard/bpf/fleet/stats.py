@@ -58,7 +58,7 @@ def render_stats(s: FleetStats, fmt: str) -> str:
         f"fleet index {s.path}",
         f"  kernels      {len(s.kernels)}",
         f"  arches       {', '.join(s.arches) or '-'}",
-        f"  index        {s.index_bytes:,} bytes ({100 * s.size_ratio:.1f}% of {s.btf_bytes:,} bytes of raw BTF)",
+        f"  index        {s.index_bytes:,} bytes ({100 * s.size_ratio:.3g}% of {s.btf_bytes:,} bytes of raw BTF)",
         f"  types        {s.kernel_types:,} over all kernels, {s.records:,} distinct records stored",
         f"  dedup ratio  {s.dedup_ratio:.1f} kernel types per stored record",
         "",
