@@ -346,6 +346,19 @@ def cpu_sum(cmds: list[list[str | Path]]) -> tuple[float, float]:
     return wall, cpu
 
 
+def engine_cpu(objs: list[Path], index: Path, select: dict[str, str]) -> float:
+    """CPU seconds of a warm check and text report in this process (second of two runs)."""
+    from abiguard.bpf.fleet.query import check_core_fleet
+    from abiguard.report.bpf import RENDERERS
+
+    spent = 0.0
+    for _ in range(2):
+        t0 = time.process_time()
+        RENDERERS["text"](check_core_fleet(objs, index, select), False)
+        spent = time.process_time() - t0
+    return spent
+
+
 def compile_objects(workdir: Path) -> list[Path]:
     objs = []
     for name, body in OBJECTS.items():
@@ -456,6 +469,10 @@ def main() -> None:
         c16 = CPU["last"]
         t1000, _ = timed([ABIGUARD, "core", objs[0], "--fleet", serial, "--select", half])
         c1000 = CPU["last"]
+        e16, e1000 = engine_cpu([objs[0]], small, {}), engine_cpu([objs[0]], serial, {"name": "*/kernels/a/*"})
+        e6 = engine_cpu(objs, serial, {"name": "*/kernels/a/*"})
+        print(f"    in-process (no interpreter start-up or imports), CPU: 1 object x 16 kernels {e16:.3f} s, "
+              f"x {n_half} {e1000:.3f} s, 6 objects x {n_half} {e6:.3f} s")
         if bpftool is None:
             print("    bpftool not installed: no anchor")
             return
@@ -470,6 +487,9 @@ def main() -> None:
               f"on the full-size vmlinux {1000 * bv / 5:.1f} ms a kernel ({1000 * bvc / 5:.1f} ms CPU)")
         print(f"    abiguard core --fleet, 1 object: 16 kernels {t16:.2f} s ({c16:.2f} s CPU): "
               f"x{b16 / t16:.1f} wall, x{bc16 / c16:.1f} CPU against bpftool")
+        print(f"    in-process engine against bpftool on full-size kernels (CPU): "
+              f"16 kernels x{16 * bvc / 5 / e16:.0f}, "
+              f"{n_half} kernels x{n_half * bvc / 5 / e1000:.0f}")
         print(f"    abiguard core --fleet, 1 object: {n_half} kernels {t1000:.2f} s ({c1000:.2f} s CPU): "
               f"x{b1000 / t1000:.1f} wall, x{bc1000 / c1000:.1f} CPU against bpftool on these kernels; "
               f"x{n_half * bv / 5 / t1000:.1f} wall against bpftool on {n_half} full-size kernels "

@@ -41,7 +41,7 @@ def build_dask(
 ) -> Builder:
     """Hash `files` on a Dask cluster (a LocalCluster on 127.0.0.1 unless `scheduler` is given)."""
     try:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import Client, KilledWorker, LocalCluster, as_completed
     except ImportError:
         raise AbiguardError(
             "--scheduler" if scheduler else "fleet build",
@@ -64,7 +64,7 @@ def build_dask(
                     processes=True,
                     host="127.0.0.1",
                     dashboard_address="127.0.0.1:0",  # loopback, any free port: never clash
-                    silence_logs=logging.ERROR,
+                    silence_logs=logging.CRITICAL,  # shutdown chatter; task errors reach us as results
                 )
             )
             client = stack.enter_context(Client(cluster))
@@ -76,7 +76,11 @@ def build_dask(
         try:
             for fut in as_completed(futures):
                 i = order[fut.key]
-                result = fut.result()
+                try:
+                    result = fut.result()
+                except KilledWorker as e:
+                    where = ", ".join(str(p) for p in runs[i][:3])
+                    raise AbiguardError(where, f"a Dask worker died on these files (out of memory?): {e}") from None
                 fut.release()
                 if isinstance(result, AbiguardError):
                     raise result
