@@ -1,25 +1,25 @@
 #!/usr/bin/env python3
-"""`abiguard core` on one BPF object against 100 kernel BTFs, first run and cached, beside bpftool.
+"""`abiguard core` per kernel on real Debian kernels as shipped, beside `bpftool gen min_core_btf`.
 
-Kernels: 100 distinct kernel-like BTFs compiled by clang from generated struct-definition files
-(a few thousand structs each, the relocated structs varying in members and padding from kernel to
-kernel), each packed as a BTFHub-style `<uname>.btf.tar.xz`, plus /sys/kernel/btf/vmlinux when present.
-Anchor: `bpftool gen min_core_btf KERNEL OUT OBJ` (libbpf's relocation code) once per kernel, on the
-raw BTF files (bpftool cannot read the archives, so its time excludes decompression).
-
-Usage: .venv/bin/python benchmarks/bench_core.py [--kernels N] [--filler N] [--workdir DIR]
+Kernels: the linux-image-*.deb packages scripts/kernels.sh caches (or --packages DIR), plus
+/sys/kernel/btf/vmlinux when present. Each package's vmlinux BTF is extracted once, outside the timing;
+both tools then read the same raw BTF files. Per kernel, the median of --repeat runs of:
+  bpftool    `bpftool gen min_core_btf KERNEL OUT OBJ` (libbpf's relocation code; a process per kernel)
+  cold       abiguard in-process: read + hash the kernel, parse, resolve every relocation, no cache
+  known      the same on a kernel seen before (its content index cached) with a new object (no result
+             cache): the case of a developer re-checking a rebuilt program against a fleet
+Then the whole CLI over all kernels (`abiguard core OBJ --kernel ...`, first and cached run) beside the
+bpftool loop. Usage: .venv/bin/python benchmarks/bench_core.py [--packages DIR] [--repeat N] [--workdir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
 import shutil
+import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ABIGUARD = ROOT / ".venv" / "bin" / "abiguard"
 VMLINUX = Path("/sys/kernel/btf/vmlinux")
+PACKAGES = Path(os.environ.get("ABIGUARD_TEST_CACHE") or Path.home() / ".cache" / "abiguard-tests") / "kernels"
 
 PROG = r"""
 typedef unsigned char __u8; typedef signed char __s8; typedef unsigned short __u16; typedef short __s16;
@@ -66,116 +67,112 @@ char LICENSE[] SEC("license") = "GPL";
 """
 
 
-def kernel_source(seed: int, filler: int) -> str:
-    """One kernel's type definitions: filler structs plus the relocated ones, laid out per seed."""
-    rnd = random.Random(seed)
-    lines = ["typedef unsigned long long u64; typedef unsigned int u32; typedef unsigned short u16;"]
-    for i in range(filler):
-        n = 3 + (i + seed) % 6
-        members = " ".join(f"{rnd.choice(['u64', 'u32', 'u16', 'char'])} m{j};" for j in range(n))
-        nxt = f"struct s{(i * 7 + seed) % filler} *next;" if filler else ""
-        lines.append(f"struct s{i} {{ {members} {nxt} }};")
-    pad = " ".join(f"u64 pad{j};" for j in range(seed % 5))
-    arch = seed % 3
-    if arch == 0:  # s390-like, orig_gpr2 only from "newer" kernels on
-        extra = "unsigned long orig_gpr2;" if seed % 2 else ""
-        lines.append(f"struct pt_regs {{ unsigned long args[1]; u64 psw[2]; unsigned long gprs[16]; {extra} }};")
-    elif arch == 1:  # arm64-like
-        lines.append(f"struct pt_regs {{ u64 regs[31]; u64 sp; u64 pc; u64 pstate; {pad} u64 orig_x0; }};")
-    else:  # x86-like: neither field
-        lines.append("struct pt_regs { unsigned long r15, r14, r13, r12, bp, bx, r11, r10, ax, cx, dx, si, di; };")
-    lines.append(f"struct task_struct {{ u32 state; {pad} int pid; int tgid; struct task_struct *real_parent; }};")
-    lines.append(f"struct bpf_perf_event_data {{ struct pt_regs regs; {pad} u64 sample_period; u64 addr; }};")
-    keep = [f"struct s{i} *k{i};" for i in range(filler)]
-    keep += ["struct pt_regs *kp; struct task_struct *kt; struct bpf_perf_event_data *kd;"]
-    return "\n".join(lines + keep) + "\n"
+def extract(packages: list[Path], workdir: Path) -> list[tuple[str, Path]]:
+    """(release, raw vmlinux BTF file) per package, extracted with abiguard's reader (reused when present)."""
+    from abiguard.sources.shipped import read_shipped
+    from abiguard.sources.shipped.ident import from_deb_name
+
+    out = []
+    for package in packages:
+        release = from_deb_name(package.name).release or package.stem
+        raw = workdir / "btf" / f"{release}.btf"
+        if not raw.exists():
+            raw.parent.mkdir(parents=True, exist_ok=True)
+            raw.write_bytes(read_shipped(package, package.read_bytes()).btf)
+        out.append((release, raw))
+    return out
 
 
-def build(workdir: Path, count: int, filler: int) -> tuple[Path, list[Path], list[Path]]:
-    """The object, the BTFHub-style archives and the raw BTFs (reused when already built)."""
-    clang, objcopy = shutil.which("clang"), shutil.which("llvm-objcopy")
-    if not clang or not objcopy:
-        sys.exit("bench_core: clang and llvm-objcopy are needed (run scripts/setup.sh)")
-    workdir.mkdir(parents=True, exist_ok=True)
-    src = workdir / "prog.bpf.c"
-    obj = workdir / "prog.bpf.o"
+def compile_prog(workdir: Path) -> Path:
+    clang = shutil.which("clang")
+    if not clang:
+        sys.exit("bench_core: clang is needed (run scripts/setup.sh)")
+    src, obj = workdir / "prog.bpf.c", workdir / "prog.bpf.o"
     src.write_text(PROG)
     subprocess.run([clang, "-target", "bpf", "-g", "-O2", "-c", str(src), "-o", str(obj)], check=True)
-    hub, raws = [], []
-    for seed in range(count):
-        uname = f"5.{seed // 10}.{seed % 10}-bench"
-        arch_dir = workdir / "btfhub" / "distro" / f"r{seed // 10}" / ["s390x", "arm64", "x86_64"][seed % 3]
-        archive = arch_dir / f"{uname}.btf.tar.xz"
-        raw = workdir / "raw" / f"{uname}.btf"
-        if not archive.exists() or not raw.exists():
-            arch_dir.mkdir(parents=True, exist_ok=True)
-            raw.parent.mkdir(parents=True, exist_ok=True)
-            c = workdir / "src" / f"{uname}.c"
-            c.parent.mkdir(parents=True, exist_ok=True)
-            c.write_text(kernel_source(seed, filler))
-            o = c.with_suffix(".o")
-            subprocess.run([clang, "-target", "bpf", "-g", "-O0", "-c", str(c), "-o", str(o)], check=True)
-            subprocess.run([objcopy, f"--dump-section=.BTF={raw}", str(o)], check=True)
-            with tarfile.open(archive, "w:xz") as tar:
-                tar.add(raw, arcname=f"{uname}.btf")
-        hub.append(archive)
-        raws.append(raw)
-    return obj, hub, raws
+    return obj
 
 
-def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
+def bpftool_ms(bpftool: str, kernel: Path, obj: Path, out: Path) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    return time.perf_counter() - start, proc
+    subprocess.run([bpftool, "gen", "min_core_btf", str(kernel), str(out), str(obj)], capture_output=True, check=True)
+    return (time.perf_counter() - start) * 1000
+
+
+def abiguard_ms(kernel: Path, obj: Path, cache_dir: Path | None) -> float:
+    """One object on one kernel in-process: read, hash, parse, resolve (no result cache), store the index."""
+    from abiguard.bpf.cache import Cache
+    from abiguard.bpf.check import resolve_object
+    from abiguard.bpf.kernels import load_kernels
+    from abiguard.bpf.objfile import read_object
+
+    program = read_object(obj)
+    cache = Cache(enabled=cache_dir is not None, directory=cache_dir)
+    start = time.perf_counter()
+    (ref,) = load_kernels([str(kernel)], None, cache)
+    verdict = resolve_object(program, ref)
+    ref.unload()
+    elapsed = (time.perf_counter() - start) * 1000
+    if not verdict.results:
+        sys.exit(f"bench_core: no relocation resolved on {kernel}")
+    return elapsed
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kernels", type=int, default=100)
-    ap.add_argument("--filler", type=int, default=3000, help="filler structs per kernel BTF")
+    ap.add_argument("--packages", type=Path, default=PACKAGES, help="directory of linux-image-*.deb")
+    ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "abiguard-bench-core")
     args = ap.parse_args()
-    obj, hub, raws = build(args.workdir, args.kernels, args.filler)
-    kernels = [str(args.workdir / "btfhub")]
-    bpftool_kernels = list(raws)
-    if VMLINUX.exists():
-        kernels.append(str(VMLINUX))
-        bpftool_kernels.append(VMLINUX)
-    sizes = sum(p.stat().st_size for p in raws)
-    print(f"object: {obj}")
-    print(f"kernels: {len(hub)} .btf.tar.xz archives ({sizes / 1e6:.1f} MB raw BTF)"
-          + (" + /sys/kernel/btf/vmlinux" if VMLINUX.exists() else ""))
-
-    cache = args.workdir / "cache"
-    shutil.rmtree(cache, ignore_errors=True)
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
-    kernel_args = [arg for k in kernels for arg in ("--kernel", k)]
-    cmd = [str(ABIGUARD), "core", str(obj), *kernel_args, "--format", "json"]
-    first, p1 = timed(cmd, env)
-    cached, p2 = timed(cmd, env)
-    if p1.returncode not in (0, 1) or p2.stdout != p1.stdout:
-        sys.exit(f"bench_core: abiguard failed or cached output differs: {p1.stderr or p2.stderr}")
-    doc = json.loads(p1.stdout)
-    fails = sum(1 for c in doc["matrix"] if not c["ok"])
-
     bpftool = shutil.which("bpftool")
-    tool_time = None
-    tool_fail = 0
-    if bpftool:
-        out = args.workdir / "min.btf"
-        start = time.perf_counter()
-        for k in bpftool_kernels:
-            proc = subprocess.run([bpftool, "gen", "min_core_btf", str(k), str(out), str(obj)], capture_output=True)
-            tool_fail += proc.returncode != 0
-        tool_time = time.perf_counter() - start
+    if not bpftool:
+        sys.exit("bench_core: bpftool is needed (run scripts/setup.sh)")
+    packages = sorted(args.packages.glob("linux-image-*.deb"))
+    if not packages:
+        sys.exit(f"bench_core: no kernel packages in {args.packages} (run scripts/kernels.sh)")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    obj = compile_prog(args.workdir)
+    kernels = extract(packages, args.workdir)
+    if VMLINUX.exists():
+        kernels.append((f"{os.uname().release} (running)", VMLINUX))
+    index_cache = args.workdir / "index-cache"
+    shutil.rmtree(index_cache, ignore_errors=True)
+    abiguard_ms(kernels[0][1], obj, None)  # imports and first-touch costs outside the timing
 
-    n = len(doc["matrix"])
-    print(f"abiguard core, first run (empty cache): {first:7.2f} s  ({n} kernels, {fails} failing)")
-    print(f"abiguard core, cached run:              {cached:7.2f} s  (goal < 10 s)")
-    if tool_time is not None:
-        print(f"bpftool gen min_core_btf x {len(bpftool_kernels)} (raw BTF): {tool_time:7.2f} s  "
-              f"({tool_fail} failed; it reports no poisoned relocations)")
-        print(f"ratio cached abiguard / bpftool: {cached / tool_time:.2f}")
+    print(f"object: {obj}; {args.repeat} runs per cell, median ms")
+    print(f"{'kernel':38} {'BTF MB':>6} {'bpftool':>8} {'cold':>8} {'known':>8} {'cold/bt':>8} {'known/bt':>9}")
+    totals = [0.0, 0.0, 0.0]
+    for release, raw in kernels:
+        out = args.workdir / "min.btf"
+        tool = statistics.median(bpftool_ms(bpftool, raw, obj, out) for _ in range(args.repeat))
+        cold = statistics.median(abiguard_ms(raw, obj, None) for _ in range(args.repeat))
+        abiguard_ms(raw, obj, index_cache)  # first sight of this kernel fills its index
+        known = statistics.median(abiguard_ms(raw, obj, index_cache) for _ in range(args.repeat))
+        for i, v in enumerate((tool, cold, known)):
+            totals[i] += v
+        size = raw.stat().st_size / 1e6
+        print(f"{release:38} {size:6.1f} {tool:8.1f} {cold:8.1f} {known:8.1f} {cold / tool:8.2f} {known / tool:9.2f}")
+    n = len(kernels)
+    tool, cold, known = (t / n for t in totals)
+    print(f"{'mean per kernel':38} {'':6} {tool:8.1f} {cold:8.1f} {known:8.1f} {cold / tool:8.2f} {known / tool:9.2f}")
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(args.workdir / "cli-cache")}
+    shutil.rmtree(args.workdir / "cli-cache", ignore_errors=True)
+    cmd = [str(ABIGUARD), "core", str(obj), *(a for _, raw in kernels for a in ("--kernel", str(raw)))]
+    runs = []
+    for _ in range(2):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        runs.append(time.perf_counter() - start)
+        if proc.returncode not in (0, 1):
+            sys.exit(f"bench_core: abiguard failed: {proc.stderr}")
+    start = time.perf_counter()
+    for _, raw in kernels:
+        subprocess.run([bpftool, "gen", "min_core_btf", str(raw), str(args.workdir / "min.btf"), str(obj)],
+                       capture_output=True, check=True)
+    loop = time.perf_counter() - start
+    print(f"whole CLI, {n} kernels: abiguard first run {runs[0]:.2f} s, cached {runs[1]:.2f} s "
+          f"(Python start-up included); bpftool loop {loop:.2f} s; ratio first/bpftool {runs[0] / loop:.2f}")
 
 
 if __name__ == "__main__":

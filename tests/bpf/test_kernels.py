@@ -46,7 +46,7 @@ def test_directory_of_archives_and_the_cache(bpf_prog, kernel_btf, tmp_path):
     assert [ok for _, ok in sorted(first.items())] == [False, True]
     cache = tmp_path / "cache" / "abiguard" / "core"
     entries = sorted(p.name.split("-")[0] for p in cache.iterdir())
-    assert entries == ["btf", "btf", "res", "res", "tar", "tar"]
+    assert entries == ["btf", "btf", "idx", "idx", "res", "res", "tar", "tar"]
     # a cached run answers the same; so does one after every entry was corrupted
     rc2, out2, _ = run_core(obj, "--kernel", hub, "--format", "json", env=env)
     assert (rc2, out2) == (rc, out)

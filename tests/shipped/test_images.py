@@ -142,7 +142,7 @@ def test_kernel_image_or_package_with_the_cache(vmlinux: Path, bpf_prog, tmp_pat
     prog = bpf_prog
     first = check_core([prog], [package])
     entries = sorted(p.name.split("-")[0] for p in (tmp_path / "cache" / "abiguard" / "core").iterdir())
-    assert entries == ["btf", "img", "res"]
+    assert entries == ["btf", "idx", "img", "res"]
     again = check_core([prog], [package])
     assert (again.ok, again.identities) == (first.ok, first.identities)
     assert again.identities[0].release == b.RELEASE

@@ -24,6 +24,7 @@ from ..sources.shipped import ShippedBtf, is_module_file, is_shipped, module_btf
 from ..sources.shipped.ident import KernelIdentity, arch_name, from_file_name, from_release
 from .cache import Cache
 from .candidates import TargetKernel
+from .kernel_index import parse_indexed
 
 if TYPE_CHECKING:
     from ..sources.btf.reader import ParsedBtf
@@ -42,9 +43,10 @@ class KernelRef:
 
     name: str
     digest: str
-    _loader: Callable[[], TargetKernel]
+    _loader: Callable[[], tuple[TargetKernel, Callable[[], None]]]
     _loaded: TargetKernel | None = field(default=None, repr=False)
     identity: KernelIdentity = field(default_factory=KernelIdentity)
+    _remember: Callable[[], None] | None = field(default=None, repr=False)
 
     @property
     def release(self) -> str:
@@ -64,12 +66,15 @@ class KernelRef:
 
     def load(self) -> TargetKernel:
         if self._loaded is None:
-            self._loaded = self._loader()
+            self._loaded, self._remember = self._loader()
         return self._loaded
 
     def unload(self) -> None:
-        """Drop the parsed kernel: a hundred kernels must not all stay in memory."""
-        self._loaded = None
+        """Cache what this run established about the kernel, then drop it: a hundred kernels must not
+        all stay in memory."""
+        if self._remember is not None:
+            self._remember()
+        self._loaded = self._remember = None
 
 
 class KernelLoader:
@@ -102,12 +107,13 @@ class KernelLoader:
         identity: KernelIdentity | None = None,
         target: Callable[[], Target | None] = lambda: None,
     ) -> KernelRef:
-        def load() -> TargetKernel:
-            parsed = _parse(raw(), name, self.base, target())
-            split = len(self.base.graph) if self.base is not None else 0
-            return TargetKernel(name, parsed.graph, parsed.strings, split)
-
         key = hashlib.sha256(f"{digest}:{self.base_digest}".encode()).hexdigest()
+
+        def load() -> tuple[TargetKernel, Callable[[], None]]:
+            parsed, essential, remember = parse_indexed(self.cache, key, raw(), name, self.base, target())
+            split = len(self.base.graph) if self.base is not None else 0
+            return TargetKernel(name, parsed.graph, parsed.strings, split, essential), remember
+
         return KernelRef(name, key, load, identity=identity or KernelIdentity())
 
     def _expand(self, path: Path) -> Iterator[KernelRef]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import struct
+from array import array
 from collections.abc import Sequence
 from typing import Protocol
+
+_WORD = struct.Struct("=I")  # name offsets are packed as native 32-bit words, as the scan stores them
 
 
 class NamedRecords(Protocol):
@@ -36,6 +40,7 @@ class NameIndex:
         self.btf = btf
         self._remembered: dict[str, list[int]] = {}
         self._by_name_off: dict[int, list[int]] | None = None
+        self._packed_offs: bytes | None = None
         self.full: dict[str, list[int]] | None = None
         self._lookups = 0
 
@@ -70,6 +75,16 @@ class NameIndex:
             self._remembered[name] = result
         return list(result)
 
+    def remembered(self) -> dict[str, list[int]]:
+        """The look-ups answered so far (name -> ids), to hand to `remember` on a later parse of the same bytes."""
+        return dict(self._remembered)
+
+    def remember(self, answers: dict[str, list[int]]) -> None:
+        """Take over answers of an earlier parse of these same bytes (and base)."""
+        room = _MAX_REMEMBERED - len(self._remembered)
+        for name, ids in list(answers.items())[: max(room, 0)]:
+            self._remembered.setdefault(name, list(ids))
+
     def string_hits(self, key: bytes) -> list[int]:
         """Every string offset (base included) whose string equals `key` minus its NUL.
 
@@ -85,18 +100,25 @@ class NameIndex:
         return hits
 
     def _ids_with_name_off(self, off: int) -> list[int]:
-        """Own ids whose record's name_off is `off` (C-speed scans; cheaper than indexing every record)."""
+        """Own ids whose record's name_off is `off`: a byte search over the packed offsets (memchr speed,
+        where array.index compares one Python int per record)."""
         btf = self.btf
-        offs, words, starts = btf.name_offs, btf.words, btf.starts
+        if self._packed_offs is None:
+            offs = btf.name_offs
+            self._packed_offs = offs.tobytes() if isinstance(offs, array) else array("I", offs).tobytes()
+        packed, words, starts = self._packed_offs, btf.words, btf.starts
+        key = _WORD.pack(off)
         found: list[int] = []
-        local = -1
-        while True:
-            try:
-                local = offs.index(off, local + 1)
-            except ValueError:
-                return found
-            if (words[starts[local] + 1] >> 24) & 0x7F < 20:  # layout-sized unknown kinds carry no name
-                found.append(btf.first_id + local)
+        pos = packed.find(key)
+        while pos >= 0:
+            if pos % 4 == 0:  # a match across two offsets is no match
+                local = pos >> 2
+                if (words[starts[local] + 1] >> 24) & 0x7F < 20:  # layout-sized unknown kinds carry no name
+                    found.append(btf.first_id + local)
+                pos = packed.find(key, pos + 4)
+            else:
+                pos = packed.find(key, pos + 1)
+        return found
 
     def _name_offsets(self) -> dict[int, list[int]]:
         if self._by_name_off is None:

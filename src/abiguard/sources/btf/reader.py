@@ -7,6 +7,7 @@ at once, for commands that walk the whole file.
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -50,6 +51,11 @@ class ParsedBtf:
         """Decode and check every type id now (otherwise each is checked on first use)."""
         self.btf.validate_all()
 
+    @property
+    def scan(self) -> tuple[array, array]:
+        """The record index of this blob (starts, name offsets), for `parse_btf(..., scan=)` of the same bytes."""
+        return self.btf.starts, self.btf.name_offs
+
 
 def _default_raw_target(endian: str) -> Target:
     """Raw BTF says nothing of its arch: the host's when the byte order matches, else big-endian s390x."""
@@ -74,10 +80,13 @@ def parse_btf(
     target: Target | None = None,
     *,
     file_offset: int = 0,
+    scan: tuple[array, array] | None = None,
 ) -> ParsedBtf:
     """Parse one BTF blob (split on `base` when given); errors name `where` and the byte offset.
 
     `file_offset` is where the blob starts in its file (an ELF section), so offsets in errors are file offsets.
+    `scan` is the (record starts, name offsets) an earlier parse of these same bytes found (`ParsedBtf.scan`),
+    which spares the record scan, the one cost of parsing that grows with the file.
     """
     where = str(where)
     if not isinstance(data, bytes):
@@ -91,7 +100,7 @@ def parse_btf(
     def fail_at(word: int, message: str) -> AbiguardError:
         return AbiguardError(where, f"BTF type section at byte {type_start + 4 * word}: {message}")
 
-    starts, name_offs = scan_types(words, table, header.types.length, fail_at)
+    starts, name_offs = scan if scan is not None else scan_types(words, table, header.types.length, fail_at)
     first_id = base_types.count if base_types is not None else 1
     if first_id + len(starts) - 1 > MAX_TYPE_ID:
         raise fail_at(0, f"{first_id + len(starts) - 1} types exceed BTF's limit of {MAX_TYPE_ID} type ids")

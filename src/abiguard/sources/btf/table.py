@@ -13,6 +13,7 @@ How validation stays complete yet cheap:
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, overload
 
@@ -24,8 +25,6 @@ from .links import raw_links
 from .names import NameIndex
 
 if TYPE_CHECKING:
-    from array import array
-
     from .header import BtfHeader
 
 _WHITE, _GREY, _BLACK = 0, 1, 2
@@ -68,7 +67,8 @@ class BtfTypes(Sequence[Type]):
         self._decoded: list[Type | None] = [None] * n
         self._ready: list[Type | None] = [None] * n
         self._colors = (bytearray(n), bytearray(n))  # DFS state per cycle rule, see _check
-        self._heights: tuple[list[int], list[int]] = ([0] * n, [0] * n)
+        self._heights: tuple[array, array] = (_unpacked(bytes(4 * n)), _unpacked(bytes(4 * n)))
+        self._checked = bytearray(n)  # ids that passed every check (here or in an earlier parse, restore_proven)
         self._sizes = [-1] * n  # byte_size memo, -1 = not computed
         self.str_cache: dict[int, str] = {}
         self.names = NameIndex(self)
@@ -169,7 +169,9 @@ class BtfTypes(Sequence[Type]):
         for rule in (0, 1):
             if self._colors[rule][local] != _BLACK:
                 self._walk(tid, rule)
-        self._check_targets(tid, t)
+        if not self._checked[local]:
+            self._check_targets(tid, t)
+            self._checked[local] = 1
         self._ready[local] = t
         return t
 
@@ -313,6 +315,28 @@ class BtfTypes(Sequence[Type]):
                         tid, w + 3, f"DECL_TAG component_idx {t.component_idx} is out of range for [{t.ref}]"
                     )
 
+    def proven(self) -> tuple[bytes, bytes, bytes, bytes, bytes]:
+        """What the lazy checks have proven of this blob so far: per cycle rule, which ids are fully
+        walked and their heights, and which ids passed every check. A later parse of the same bytes by
+        the same code restores it with `restore_proven` and checks only what is new."""
+        (c0, c1), (h0, h1) = self._colors, self._heights
+        return bytes(c0), bytes(c1), h0.tobytes(), h1.tobytes(), bytes(self._checked)
+
+    def restore_proven(self, state: tuple[bytes, ...]) -> bool:
+        """Take over `proven()` of an earlier parse of these same bytes; False (and no change) if it does not fit."""
+        n = len(self.starts)
+        if len(state) != 5:
+            return False
+        c0, c1, h0, h1, checked = state
+        if any(len(x) != n for x in (c0, c1, checked)) or len(h0) != 4 * n or len(h1) != 4 * n:
+            return False
+        if _GREY in c0 or _GREY in c1:
+            return False
+        self._colors = (bytearray(c0), bytearray(c1))
+        self._heights = (_unpacked(h0), _unpacked(h1))
+        self._checked = bytearray(checked)
+        return True
+
     def validate_all(self) -> None:
         """Decode and check every id (base included); the first problem raises AbiguardError.
 
@@ -324,6 +348,7 @@ class BtfTypes(Sequence[Type]):
             self.base.validate_all()
         with gc_paused():
             self._validate_own()
+        self._checked = bytearray(b"\x01" * len(self.starts))
         self._all_valid = True
 
     def check_links(self) -> None:
@@ -396,10 +421,20 @@ class BtfTypes(Sequence[Type]):
             if n and max(heights) > MAX_DEPTH:
                 too_deep = next(i for i in range(first, count) if heights[i] > MAX_DEPTH)
                 raise self._depth_error(too_deep, rule)
-            self._heights[rule][:] = heights[first:]
+            self._heights[rule][:] = _array(heights[first:])
             color[:] = bytes([_BLACK]) * n
 
     # --- names ------------------------------------------------------------------------
     def ids_named(self, name: str) -> list[int]:
         """Ids (base included) whose record carries `name`, ascending; cheap for a handful of names."""
         return self.names.ids_named(name)
+
+
+def _array(values: list[int]) -> array:
+    return array("I", values)
+
+
+def _unpacked(data: bytes) -> array:
+    words = array("I")
+    words.frombytes(data)
+    return words
