@@ -45,8 +45,20 @@ def _problem(
     g = facts.graph
     if how == "func":
         if ":" in target:
-            return Outcome.UNKNOWN, target, "the target is in a module, whose BTF was not given"
+            module, func = target.split(":", 1)
+            if not facts.has_modules:
+                return Outcome.UNKNOWN, target, "the target is in a module, whose BTF was not given"
+            in_module = facts.module(module)
+            if in_module is None and facts.kernel.modules is not None and not facts.kernel.modules.complete:
+                return Outcome.UNKNOWN, target, f"module {module} is not loaded on the running kernel"
+            if in_module is None:
+                return Outcome.FAILS, target, f"the kernel has no module {module} with BTF"
+            return _problem(obj, p, how, attach_type, func, in_module)
         funcs = facts.named(target, Kind.FUNC)
+        if not funcs and not facts.kernel.split_start:
+            for in_module in facts.module_facts(target):
+                if in_module.named(target, Kind.FUNC):
+                    return _problem(obj, p, how, attach_type, target, in_module)
         if not funcs:
             return Outcome.FAILS, target, "no such function in the kernel BTF"
         nargs = len([q for q in g[g[funcs[0]].ref].params if q.type or q.name])
@@ -79,7 +91,7 @@ def _problem(
         return Outcome.FAILS, target, f"no iterator bpf_iter_{target} in the kernel BTF"
     if how == "kprobe":
         func = target.split("+")[0]
-        if facts.named(func, Kind.FUNC):
+        if facts.named(func, Kind.FUNC) or any(m.named(func, Kind.FUNC) for m in facts.module_facts(func)):
             return None
         return Outcome.UNKNOWN, func, "not in the kernel BTF, which omits some functions (kprobes use kallsyms)"
     if how == "ksyscall":

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..model import Type, TypeGraph
 from .compat import essential_name, kinds_compat
+
+if TYPE_CHECKING:
+    from .modules import ModuleSet
 
 
 @dataclass
@@ -18,6 +22,7 @@ class TargetKernel:
     split_start: int = 0  # first module type id for split BTF, 0 for a whole kernel BTF
     names: dict[str, list[int]] = field(default_factory=dict)  # essential name -> ids, filled on demand
     memo: dict[str, object] = field(default_factory=dict, repr=False)  # per-kernel look-ups of other checks
+    modules: ModuleSet | None = None  # the kernel's modules, when its package or /sys has them
 
 
 def ids_with_essential_name(kernel: TargetKernel, ess: str) -> list[int]:

@@ -20,11 +20,20 @@ from typing import TYPE_CHECKING
 from ..errors import AbiguardError
 from ..fileio import BTF_MAGICS, ELF_MAGIC, read_file
 from ..model.target import TARGETS, Target, host_target
-from ..sources.shipped import ShippedBtf, is_module_file, is_shipped, module_btf, read_shipped
+from ..sources.shipped import (
+    ShippedBtf,
+    is_module_file,
+    is_shipped,
+    module_btf,
+    package_module_btfs,
+    read_shipped,
+)
+from ..sources.shipped.deb import is_deb
 from ..sources.shipped.ident import KernelIdentity, arch_name, from_file_name, from_release
 from .cache import Cache
 from .candidates import TargetKernel
 from .kernel_index import parse_indexed
+from .modules import ModuleSet
 
 if TYPE_CHECKING:
     from ..sources.btf.reader import ParsedBtf
@@ -106,13 +115,18 @@ class KernelLoader:
         raw: Callable[[], bytes],
         identity: KernelIdentity | None = None,
         target: Callable[[], Target | None] = lambda: None,
+        modules: Callable[[], dict[str, bytes]] | None = None,
     ) -> KernelRef:
         key = hashlib.sha256(f"{digest}:{self.base_digest}".encode()).hexdigest()
 
         def load() -> tuple[TargetKernel, Callable[[], None]]:
             parsed, essential, remember = parse_indexed(self.cache, key, raw(), name, self.base, target())
             split = len(self.base.graph) if self.base is not None else 0
-            return TargetKernel(name, parsed.graph, parsed.strings, split, essential), remember
+            kernel = TargetKernel(name, parsed.graph, parsed.strings, split, essential)
+            if modules is not None and self.base is None:
+                complete = Path(name) != DEFAULT_KERNEL  # the running kernel shows only loaded modules
+                kernel.modules = ModuleSet(name, parsed, parsed.graph.target, modules, complete)
+            return kernel, remember
 
         return KernelRef(name, key, load, identity=identity or KernelIdentity())
 
@@ -135,8 +149,15 @@ class KernelLoader:
             if is_module_file(path.name):
                 yield self._module(path, data, digest)
             elif is_shipped(data):
+                package = is_deb(data)
                 del data  # a hundred packages must not stay in memory: the loader reads the file again
-                yield self._shipped(path, digest)
+                yield self._shipped(path, digest, package)
+            elif path == DEFAULT_KERNEL:
+                modules = running_modules()
+                digest = hashlib.sha256(f"{digest}:{sorted(modules.items())}".encode()).hexdigest()
+                yield self._ref(
+                    str(path), digest, lambda: data, file_identity(path), modules=lambda: _read_modules(modules)
+                )
             else:
                 yield self._ref(str(path), digest, lambda: _btf_bytes(data, str(path)), file_identity(path))
 
@@ -148,8 +169,9 @@ class KernelLoader:
             )
         return self._ref(str(path), digest, lambda: module_btf(data, str(path)), file_identity(path))
 
-    def _shipped(self, path: Path, digest: str) -> KernelRef:
-        """A package or image: its vmlinux BTF is extracted on first load and cached by the file's digest."""
+    def _shipped(self, path: Path, digest: str, package: bool) -> KernelRef:
+        """A package or image: its vmlinux BTF is extracted on first load and cached by the file's digest;
+        a package's modules only when a check needs one."""
         entry_key = f"img-{digest}"
         entry = _shipped_entry(self.cache.get(entry_key))
         found: list[ShippedBtf] = []
@@ -177,8 +199,17 @@ class KernelLoader:
                 return TARGETS.get(entry[1])
             return extract().target
 
+        def modules() -> dict[str, bytes]:
+            key = f"mods-{digest}"
+            cached = self.cache.get(key)
+            if isinstance(cached, dict) and all(isinstance(k, str) and isinstance(v, bytes) for k, v in cached.items()):
+                return cached
+            found_modules = package_module_btfs(path, read_file(path))
+            self.cache.put(key, found_modules)
+            return found_modules
+
         identity = file_identity(path) if entry is None else KernelIdentity(*entry[2]).merged(file_identity(path))
-        ref = self._ref(str(path), digest, raw, identity, target)
+        ref = self._ref(str(path), digest, raw, identity, target, modules if package else None)
         return ref
 
     def _archive(self, path: Path) -> Iterator[KernelRef]:
@@ -224,6 +255,24 @@ def file_identity(path: Path) -> KernelIdentity:
         return from_release(os.uname().release, host_target().name)
     named = from_file_name(path.name)
     return named.merged(KernelIdentity(arch=arch_name(path.parent.name)))
+
+
+def running_modules() -> dict[str, int]:
+    """Module name -> BTF size of the running kernel's loaded modules (/sys/kernel/btf/<module>)."""
+    try:
+        return {p.name: p.stat().st_size for p in sorted(DEFAULT_KERNEL.parent.iterdir()) if p.name != "vmlinux"}
+    except OSError:
+        return {}
+
+
+def _read_modules(names: dict[str, int]) -> dict[str, bytes]:
+    out = {}
+    for name in names:
+        try:
+            out[name] = (DEFAULT_KERNEL.parent / name).read_bytes()
+        except OSError:
+            continue  # unloaded since: a module that is gone has nothing to offer
+    return out
 
 
 def _parse(data: bytes, where: str, base: ParsedBtf | None, target: Target | None = None) -> ParsedBtf:

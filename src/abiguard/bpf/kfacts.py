@@ -20,6 +20,7 @@ class KernelFacts:
     _anon: dict[str, dict[str, int] | None] = field(default_factory=dict)
     _kfuncs: set[int] | None = None
     _kfuncs_read: bool = False
+    _modules: dict[str, KernelFacts] = field(default_factory=dict)
 
     @property
     def graph(self):
@@ -66,6 +67,33 @@ class KernelFacts:
             base = [i for i in ids if i < split]
             return base or ids
         return ids
+
+    def module(self, module: str) -> KernelFacts | None:
+        """Facts of vmlinux plus one module (split BTF), when the kernel's modules are known and it has it."""
+        if module not in self._modules:
+            modules = self.kernel.modules
+            kernel = modules.kernel(module) if modules is not None else None
+            if kernel is None:
+                return None
+            self._modules[module] = KernelFacts(kernel)
+        return self._modules[module]
+
+    def module_facts(self, name: str) -> list[KernelFacts]:
+        """Facts of each module that may define `name` (what libbpf searches when vmlinux has no match)."""
+        modules = self.kernel.modules
+        if modules is None:
+            return []
+        out = []
+        for module, _ in modules.holding(essential_name(name)):
+            facts = self.module(module)
+            if facts is not None:
+                out.append(facts)
+        return out
+
+    @property
+    def has_modules(self) -> bool:
+        """Are this kernel's modules known (a package, the running kernel), so absence there is proven?"""
+        return self.kernel.modules is not None
 
     def kfunc_ids(self) -> set[int] | None:
         """FUNCs the kernel tags `bpf_kfunc`; None when this kernel tags none (before the tags existed)."""

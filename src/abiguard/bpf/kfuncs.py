@@ -7,6 +7,7 @@ VAR; a weak extern that does not bind is poisoned instead of failing the load.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..model import Kind
@@ -18,6 +19,7 @@ from .objfile import BpfObject
 from .reach import reachable
 
 _CALL = 0x85
+Problem = tuple[Outcome, str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +82,24 @@ def check_ksyms(obj: BpfObject, syms: list[Ksym], facts: KernelFacts) -> list[Lo
     return out
 
 
-def _kfunc_problem(obj: BpfObject, sym: Ksym, facts: KernelFacts) -> tuple[Outcome, str] | None:
+def _in_modules(
+    obj: BpfObject, sym: Ksym, facts: KernelFacts, check: Callable[[BpfObject, Ksym, KernelFacts], Problem]
+) -> Problem:
+    """vmlinux has no such symbol: the first module that binds it, else the first module's problem."""
+    first: Problem = None
+    for module in facts.module_facts(sym.name):
+        problem = check(obj, sym, module)
+        if problem is None:
+            return None
+        first = first or problem
+    return first
+
+
+def _kfunc_problem(obj: BpfObject, sym: Ksym, facts: KernelFacts) -> Problem:
     kg, lg = facts.graph, obj.btf
     found = facts.funcs_for(sym.name)
+    if not found and facts.has_modules and not facts.kernel.split_start:
+        return _in_modules(obj, sym, facts, _kfunc_problem) or (Outcome.FAILS, "no such function in the kernel BTF")
     if not found:
         return Outcome.FAILS, "no such function in the kernel BTF"
     local_proto = lg[sym.type_id].ref
@@ -103,12 +120,14 @@ def _kfunc_problem(obj: BpfObject, sym: Ksym, facts: KernelFacts) -> tuple[Outco
     return None
 
 
-def _var_problem(obj: BpfObject, sym: Ksym, facts: KernelFacts) -> tuple[Outcome, str] | None:
+def _var_problem(obj: BpfObject, sym: Ksym, facts: KernelFacts) -> Problem:
     lg, kg = obj.btf, facts.graph
     local_type = lg.strip(lg[sym.type_id].ref)
     if lg[local_type].kind == Kind.VOID:
         return Outcome.UNKNOWN, "a typeless ksym is resolved through kallsyms, which BTF does not show"
     found = facts.named(sym.name, Kind.VAR)
+    if not found and facts.has_modules and not facts.kernel.split_start:
+        return _in_modules(obj, sym, facts, _var_problem) or (Outcome.FAILS, "no such variable in the kernel BTF")
     if not found:
         return Outcome.FAILS, "no such variable in the kernel BTF"
     if not any(types_are_compat(lg, local_type, kg, kg.strip(kg[i].ref)) for i in found):

@@ -69,6 +69,8 @@ class ResolveContext:
     local: TypeGraph
     kernel: TargetKernel
     cands: dict[int, list[int]] = field(default_factory=dict)
+    # local type id -> the context of the module whose BTF supplies its candidates (vmlinux had none)
+    in_module: dict[int, ResolveContext] = field(default_factory=dict)
 
 
 # --- matching ------------------------------------------------------------------------------
@@ -302,6 +304,7 @@ def resolve_relo(
     ctx: ResolveContext, section: str, func: str, relo: CoreRelo, code: Code, line: LineInfo | None
 ) -> ReloResult:
     """Resolve one relocation against ctx.kernel the way bpf_core_calc_relo_insn + patch_insn would."""
+    ctx = _candidates_context(ctx, relo)
     lg, kernel = ctx.local, ctx.kernel
     tg = kernel.graph
     local_t = lg[relo.type_id]
@@ -319,6 +322,29 @@ def resolve_relo(
         return _resolve(ctx, base, local, local_t.name, relo, code, tg)
     except SpecError as e:
         return _with(base, status=Status.ERROR, reason=str(e))
+
+
+def _candidates_context(ctx: ResolveContext, relo: CoreRelo) -> ResolveContext:
+    """ctx itself, or, when vmlinux has no candidate for the local type and the kernel's modules are
+    known, the context of the first module (by name) that has some: libbpf searches modules only then.
+    (libbpf pools the candidates of every module; here the first module with any supplies them.)"""
+    if relo.type_id in ctx.in_module:
+        return ctx.in_module[relo.type_id]
+    modules = ctx.kernel.modules
+    local_t = ctx.local[relo.type_id]
+    if modules is None or relo.kind == ReloKind.TYPE_ID_LOCAL or not local_t.name:
+        return ctx
+    if relo.type_id not in ctx.cands:
+        ctx.cands[relo.type_id] = find_candidates(local_t, ctx.kernel)
+    if ctx.cands[relo.type_id]:
+        return ctx
+    for _, module_kernel in modules.holding(essential_name(local_t.name)):
+        cands = find_candidates(local_t, module_kernel)
+        if cands:
+            module_ctx = ResolveContext(ctx.local, module_kernel, {relo.type_id: cands})
+            ctx.in_module[relo.type_id] = module_ctx
+            return module_ctx
+    return ctx
 
 
 def _name_pointer(path: str, line: LineInfo | None) -> str:

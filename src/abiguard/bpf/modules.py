@@ -1,0 +1,66 @@
+"""A kernel's modules (split BTF on its vmlinux), fetched and parsed only when a check needs one.
+
+libbpf looks in module BTF only when vmlinux has no match (CO-RE candidates, kfuncs, attach
+targets); so do the checks here, through `ModuleSet.holding(name)`: a byte search of each module's
+raw BTF picks the few modules that can define `name`, and only those are parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .candidates import TargetKernel
+
+if TYPE_CHECKING:
+    from ..model.target import Target
+    from ..sources.btf.reader import ParsedBtf
+
+
+@dataclass
+class ModuleSet:
+    """The modules of one kernel: name -> split BTF bytes from `fetch` (called once, on first need)."""
+
+    kernel_name: str
+    base: ParsedBtf
+    target: Target
+    fetch: Callable[[], dict[str, bytes]]
+    complete: bool = True  # every module of the kernel (a package); False: only those loaded now (/sys)
+    _raw: dict[str, bytes] | None = field(default=None, repr=False)
+    _parsed: dict[str, TargetKernel] = field(default_factory=dict, repr=False)
+
+    def names(self) -> list[str]:
+        """Module names, sorted."""
+        return sorted(self._modules())
+
+    def kernel(self, module: str) -> TargetKernel | None:
+        """vmlinux plus one module as a split-BTF kernel (ids of vmlinux first), or None when no such module."""
+        found = self._parsed.get(module)
+        if found is None:
+            raw = self._modules().get(module)
+            if raw is None:
+                return None
+            from ..sources.btf.reader import parse_btf
+
+            parsed = parse_btf(raw, f"{self.kernel_name}:{module}", self.base, self.target)
+            found = TargetKernel(f"{self.kernel_name}:{module}", parsed.graph, parsed.strings, len(self.base.graph))
+            self._parsed[module] = found
+        return found
+
+    def holding(self, name: str) -> list[tuple[str, TargetKernel]]:
+        """(module, its split kernel) for every module whose own strings hold `name` or `name___...`,
+        in module-name order; callers look the name up in each."""
+        key = name.encode("utf-8", "surrogateescape")
+        out = []
+        for module, raw in sorted(self._modules().items()):
+            if b"\0" + key + b"\0" in raw or b"\0" + key + b"___" in raw:
+                kernel = self.kernel(module)
+                if kernel is not None:
+                    out.append((module, kernel))
+        return out
+
+    def _modules(self) -> dict[str, bytes]:
+        if self._raw is None:
+            self._raw = self.fetch()
+        return self._raw
