@@ -1,4 +1,5 @@
-"""The per-kernel content index: a known kernel is neither scanned nor walked again, and answers the same."""
+"""The per-kernel content index: a known kernel is neither scanned, link-checked nor walked again, and answers
+the same."""
 
 from __future__ import annotations
 
@@ -47,7 +48,11 @@ def test_known_kernel_skips_the_scan_and_the_walks(bpf_prog, kernel: Path, tmp_p
     def no_scan(*args, **kwargs):
         raise AssertionError("a known kernel must not be scanned again")
 
+    def no_links(*args, **kwargs):
+        raise AssertionError("a known kernel's links were checked when it was first read")
+
     monkeypatch.setattr(reader, "scan_types", no_scan)
+    monkeypatch.setattr(table, "raw_links", no_links)
     monkeypatch.setattr(table.BtfTypes, "_walk", counting_walk)
     assert _results(first_obj, kernel, cache) == uncached_first
     assert walks == []  # every type the first object touched was proven in the first run

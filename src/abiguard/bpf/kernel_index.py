@@ -41,9 +41,7 @@ def parse_indexed(
         starts.frombytes(entry[0])
         names.frombytes(entry[1])
         scan = (starts, names)
-    parsed = parse_btf(data, where, base, target, scan=scan)
-    if entry is not None and not parsed.btf.restore_proven(entry[2]):
-        entry = None
+    parsed = parse_btf(data, where, base, target, scan=scan, proven=entry[2] if entry is not None else None)
     essential: Names = {}
     if entry is not None:
         parsed.btf.names.remember(entry[3])

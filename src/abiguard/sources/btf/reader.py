@@ -81,12 +81,14 @@ def parse_btf(
     *,
     file_offset: int = 0,
     scan: tuple[array, array] | None = None,
+    proven: tuple[bytes, ...] | None = None,
 ) -> ParsedBtf:
     """Parse one BTF blob (split on `base` when given); errors name `where` and the byte offset.
 
     `file_offset` is where the blob starts in its file (an ELF section), so offsets in errors are file offsets.
     `scan` is the (record starts, name offsets) an earlier parse of these same bytes found (`ParsedBtf.scan`),
-    which spares the record scan, the one cost of parsing that grows with the file.
+    which spares the record scan, the one cost of parsing that grows with the file; `proven` is what the
+    checks of such a parse established (`BtfTypes.proven()`), which spares checking it again.
     """
     where = str(where)
     if not isinstance(data, bytes):
@@ -115,6 +117,8 @@ def parse_btf(
         name_offs=name_offs,
         base=base_types,
     )
+    if proven is not None:
+        btf.restore_proven(proven)
     btf.check_links()
     diagnostics: list[Diagnostic] = []
     if table.from_layout:

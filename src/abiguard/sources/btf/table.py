@@ -354,7 +354,11 @@ class BtfTypes(Sequence[Type]):
     def check_links(self) -> None:
         """Check every link of the file on the raw words: each named type id exists, and no cycle C cannot
         express (nor nesting deeper than MAX_DEPTH). Cheap (no decoding), so every command runs it at parse
-        time; a failure is reported as decoding or walking the culprit reports it."""
+        time; a failure is reported as decoding or walking the culprit reports it. Skipped when an earlier
+        parse of these same bytes proved every id under both rules (`restore_proven`)."""
+        n = len(self.starts)
+        if self._colors[0].count(_BLACK) == n and self._colors[1].count(_BLACK) == n:
+            return
         links, kinds = raw_links(self.words, self.starts)
         limit, first = self.count, self.first_id
         for local, targets in enumerate(links):
