@@ -5,7 +5,7 @@
 # a package of that flavour is already cached. ABIGUARD_KERNELS_DIR overrides the cache directory.
 set -euo pipefail
 
-cache_root=${ABIGUARD_TEST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/abiguard-tests}
+cache_root=${ABIGUARD_TEST_CACHE:-$HOME/.cache/abiguard-tests}  # as tests/conftest.py finds it
 dest=${ABIGUARD_KERNELS_DIR:-$cache_root/kernels}
 mkdir -p "$dest"
 sudo_cmd=()
