@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..model import Type, TypeGraph
 from .compat import essential_name, kinds_compat
 
-if TYPE_CHECKING:
-    from .modules import ModuleSet
+
+class KernelModules(Protocol):
+    """A kernel's modules as the checks ask for them (modules.ModuleSet)."""
+
+    complete: bool  # every module of the kernel, or only the loaded ones (/sys)
+
+    def kernel(self, module: str) -> TargetKernel | None: ...
+
+    def holding(self, name: str) -> list[tuple[str, TargetKernel]]: ...
 
 
 @dataclass
@@ -22,7 +29,7 @@ class TargetKernel:
     split_start: int = 0  # first module type id for split BTF, 0 for a whole kernel BTF
     names: dict[str, list[int]] = field(default_factory=dict)  # essential name -> ids, filled on demand
     memo: dict[str, object] = field(default_factory=dict, repr=False)  # per-kernel look-ups of other checks
-    modules: ModuleSet | None = None  # the kernel's modules, when its package or /sys has them
+    modules: KernelModules | None = None  # the kernel's modules, when its package or /sys has them
 
 
 def ids_with_essential_name(kernel: TargetKernel, ess: str) -> list[int]:
