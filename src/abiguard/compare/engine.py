@@ -11,6 +11,7 @@ from ..model.diagnostics import arch_label, notes_by_arch
 from ..model.target import arch_sort_key
 from . import rules
 from .changes import Change, TypeDiff, diff_composite, diff_constants, diff_pair
+from .failures import Breakage, BrokenHeader
 from .findings import DiffResult, Finding, Severity
 from .impact import Cause, Impact
 from .kinds import ChangeKind as K
@@ -20,6 +21,8 @@ from .messages import effect_message, embedding_message, own_message, presence_m
 from .negotiated import NegotiatedTypes, builtin_negotiated
 from .shape import GraphView
 from .waivers import Waivers
+
+_NAMED_HIDDEN = 8  # hidden declarations named in a header finding; the rest are counted
 
 
 class _Scope:
@@ -128,9 +131,10 @@ class _Comparison:
 
     def run(self) -> list[Finding]:
         findings: list[Finding] = []
+        breakage = Breakage(self.old.graph, self.new.graph)
         renamed, removed, added = self._renamed_types()
         findings += renamed
-        findings += self._presence(removed, self.old, removed=True)
+        findings += self._presence(removed, self.old, removed=True, breakage=breakage)
         findings += self._presence(added, self.new, removed=False)
         attributed = {key: self.impact.attribute(d) for key, d in sorted(self.diffs.items())}
         # A root with an effect in another type is embedded by value (the growth rule needs this). Every
@@ -138,11 +142,18 @@ class _Comparison:
         embedded = {cause.root for pairs in attributed.values() for _, cause in pairs if cause is not None}
         for key, pairs in attributed.items():
             findings += self._type_findings(self.diffs[key], pairs, key in embedded)
+        judge = _ConstantJudge(self.old, self.new, self.diffs)
         for c in diff_constants(self.old.graph.constants, self.new.graph.constants):
             const = self.new.graph.constants.get(c.member or "") or self.old.graph.constants.get(c.member or "")
-            findings.append(self._finding(c, f"#define {c.member}", None, rules.severity(c, rules.TypeFacts()),
+            label = f"#define {c.member}"
+            if c.kind == K.CONSTANT_REMOVED and const and (breakage.hides(const.location, label)
+                                                           or breakage.stalls(const.name, label)):
+                continue
+            facts = judge.facts(c)
+            findings.append(self._finding(c, f"#define {c.member}", None, rules.constant_severity(c, facts),
                                           root=f"#define {c.member}", location=const.location if const else "",
-                                          message=_constant_message(c)))
+                                          message=_constant_message(c, facts)))
+        findings += [self._header_finding(broken) for broken in breakage.broken]
         if self.scope is not None:
             findings = [f for f in findings if self.scope.covers(f)]
         return sorted(findings, key=Finding.sort_key)
@@ -151,6 +162,21 @@ class _Comparison:
         """Old and new layouts of the changed structs and unions these findings name."""
         pairs = {key.display: (oid, nid) for key, oid, nid in self.matching.pairs if key in self.diffs}
         return layouts_for((f.type for f in findings), self.old, self.new, pairs)
+
+    def _header_finding(self, broken: BrokenHeader) -> Finding:
+        c = Change(K.HEADER_NO_LONGER_COMPILES, None, None, broken.message)
+        message = f"{broken.culprit} no longer compiles: {broken.where}: {broken.message}"
+        if broken.included_by:
+            message += f"; so neither do the headers including it: {', '.join(broken.included_by)}"
+        if broken.hidden:
+            names = sorted(broken.hidden)
+            shown = ", ".join(names[:_NAMED_HIDDEN]) + (f" and {len(names) - _NAMED_HIDDEN} more"
+                                                       if len(names) > _NAMED_HIDDEN else "")
+            what = "declaration it held is" if len(names) == 1 else "declarations they held are"
+            message += f"; {len(names)} {what} not judged: {shown}"
+        name = f"header {broken.culprit}"
+        return self._finding(c, name, None, rules.severity(c, rules.TypeFacts()), root=name,
+                             location=broken.where, message=message)
 
     # --- added / removed types --------------------------------------------------------
     def _rename_key(self, view: GraphView, tid: int) -> tuple[object, ...] | None:
@@ -195,12 +221,15 @@ class _Comparison:
         added = [(k, t) for k, t in self.matching.added if k not in paired]
         return findings, removed, added
 
-    def _presence(self, entries: list[tuple[TypeKey, int]], view: GraphView, removed: bool) -> list[Finding]:
+    def _presence(self, entries: list[tuple[TypeKey, int]], view: GraphView, removed: bool,
+                  breakage: Breakage | None = None) -> list[Finding]:
         out = []
         for key, tid in sorted(entries):
             t = view.graph[tid]
             if t.kind == Kind.TYPEDEF and view.typedef_names().get(t.ref) == t.name:
                 continue  # `typedef struct {...} name;`: the aggregate is reported under that name
+            if breakage is not None and breakage.hides(t.location, key.display):
+                continue  # not read in NEW: not judged, reported with the header that broke
             func = key.kind == "func"
             kind = (K.FUNC_REMOVED if func else K.TYPE_REMOVED) if removed else (K.FUNC_ADDED if func else K.TYPE_ADDED)
             c = Change(kind, None, view.spelled(tid) if removed else None, None if removed else view.spelled(tid))
@@ -274,12 +303,91 @@ class _Comparison:
                        old=c.old, new=c.new, message=message, root=root, chain=chain, location=location)
 
 
-def _constant_message(c: Change) -> str:
+class _ConstantJudge:
+    """The facts of changed `#define`s, from what the graphs record of their expansions."""
+
+    def __init__(self, old: GraphView, new: GraphView, diffs: dict[TypeKey, TypeDiff]) -> None:
+        self.old, self.new = old.graph, new.graph
+        self.counts: dict[str, tuple[int, int]] = {}  # enumerator -> (old, new) of counts that moved
+        for diff in diffs.values():
+            ot, nt = self.old[diff.old_id], self.new[diff.new_id]
+            if ot.kind in ENUM_KINDS and nt.kind in ENUM_KINDS:
+                before = {e.name: e.value for e in ot.enumerators}
+                after = {e.name: e.value for e in nt.enumerators}
+                for name in rules.enum_sentinels(before, after):
+                    self.counts[name] = (before[name], after[name])
+        self._follows: dict[str, str] = {}
+        self._enumerators: set[str] | None = None
+
+    def facts(self, c: Change) -> rules.ConstantFacts:
+        if c.kind != K.CONSTANT_VALUE_CHANGED or c.member is None:
+            return rules.ConstantFacts()
+        new = self.new.constants[c.member]
+        return rules.ConstantFacts(
+            follows_count=self.follows(c.member, set()),
+            mask_grew=rules.mask_grew(c.old, c.new, new.flag_union,
+                                      all(self._named_value(ref) for ref in new.refs)),
+            resized=self._resized(new.measures),
+        )
+
+    def follows(self, name: str, seen: set[str]) -> str:
+        """The moved count `name`'s body names in both versions, directly or through macros that
+        follow it, having moved by the same amount; "" when there is none."""
+        if name in self._follows:
+            return self._follows[name]
+        seen.add(name)
+        old, new = self.old.constants[name], self.new.constants[name]
+        delta = new.value - old.value
+        found = ""
+        for ref in (r for r in new.refs if r in old.refs and r not in seen):
+            count = self.counts.get(ref)
+            if count is not None and count[1] - count[0] == delta:
+                found = ref
+            elif ref in self.old.constants and ref in self.new.constants:
+                moved = self.new.constants[ref].value - self.old.constants[ref].value
+                if moved == delta and self.follows(ref, seen):
+                    found = self.follows(ref, seen)
+            if found:
+                break
+        self._follows[name] = found
+        return found
+
+    def _named_value(self, name: str) -> bool:
+        """True when `name` is a constant or an enumerator of NEW."""
+        if name in self.new.constants:
+            return True
+        if self._enumerators is None:
+            self._enumerators = {e.name for tid in self.new.ids() if self.new[tid].kind in ENUM_KINDS
+                                 for e in self.new[tid].enumerators}
+        return name in self._enumerators
+
+    def _resized(self, measures: tuple[str, ...]) -> tuple[str, ...]:
+        """"sizeof(T) changed a -> b" for each type the expansion measures whose size changed."""
+        out = []
+        for spelled in measures:
+            try:
+                before = self.old.size_of(self.old.resolve(spelled))
+                after = self.new.size_of(self.new.resolve(spelled))
+            except AbiguardError:
+                continue  # a type one version lacks: the constant's own change says enough
+            if before != after:
+                out.append(f"sizeof({spelled}) changed {before} -> {after}")
+        return tuple(out)
+
+
+def _constant_message(c: Change, facts: rules.ConstantFacts) -> str:
     if c.kind == K.CONSTANT_ADDED:
         return f"#define {c.member} added ({c.new})"
     if c.kind == K.CONSTANT_REMOVED:
         return f"#define {c.member} removed (was {c.old})"
-    return f"#define {c.member} changed {c.old} -> {c.new}"
+    head = f"#define {c.member} changed {c.old} -> {c.new}"
+    if facts.resized:
+        return f"{head}: {'; '.join(facts.resized)}"
+    if facts.follows_count:
+        return f"{head}: it follows {facts.follows_count}, which counts the entries and grew as entries were added"
+    if facts.mask_grew:
+        return f"{head}: a mask of flags that keeps every old bit and adds {c.new & ~c.old:#x}"
+    return head
 
 
 def _libc_notes(old: list[TypeGraph], new: list[TypeGraph]) -> list[str]:

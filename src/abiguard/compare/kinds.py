@@ -39,6 +39,7 @@ class ChangeKind(StrEnum):
     CONSTANT_REMOVED = "constant_removed"
     CONSTANT_VALUE_CHANGED = "constant_value_changed"
     EMBEDDED_TYPE_CHANGED = "embedded_type_changed"
+    HEADER_NO_LONGER_COMPILES = "header_no_longer_compiles"
 
 
 class Placement(StrEnum):

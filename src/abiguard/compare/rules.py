@@ -86,6 +86,22 @@ def enum_sentinels(old: Mapping[str, int], new: Mapping[str, int]) -> frozenset[
     return frozenset(out)
 
 
+@dataclass(frozen=True)
+class ConstantFacts:
+    """What the rules need to know about a `#define` whose value changed, from what the front end
+    recorded of its expansion (see model.Constant)."""
+
+    follows_count: str = ""  # the count enumerator (or macro) it names, which moved by the same amount
+    mask_grew: bool = False  # an OR of named flags that kept every old bit and gained some
+    resized: tuple[str, ...] = ()  # "sizeof(struct x) changed 28 -> 24": types its expansion measures
+
+
+def mask_grew(old: int, new: int, flag_union: bool, operands_known: bool) -> bool:
+    """A mask of flags (the body ORs named constants or enumerators, each one known) that kept
+    every bit it had and gained some."""
+    return flag_union and operands_known and old >= 0 and new >= 0 and old & ~new == 0 and new != old
+
+
 # --- rules ------------------------------------------------------------------------------
 def type_added(c: Change, f: TypeFacts) -> Severity:
     """A new type cannot be used by an existing binary."""
@@ -186,9 +202,34 @@ def value_gone(c: Change, f: TypeFacts) -> Severity:
     return B
 
 
+def header_broken(c: Change, f: TypeFacts) -> Severity:
+    """A header that compiled no longer does: every program including it stops building. The
+    declarations it hides are not judged (they were not read), so this one finding carries the break."""
+    return B
+
+
 def constant_added(c: Change, f: TypeFacts) -> Severity:
     """A new constant changes nothing that was compiled before."""
     return C
+
+
+def constant_changed(c: Change, f: ConstantFacts) -> Severity:
+    """A value binaries were compiled with now means something else: breaking. Two exceptions,
+    both read from what the expansion names, never from the constant's own name:
+
+    - it follows a count: its body names the last enumerator of an enum (or a macro that does),
+      which moved by the same amount because enumerators were appended before it and is judged
+      compatible itself (`#define IFLA_MAX (__IFLA_MAX - 1)`); old binaries only know smaller
+      values, which keep their meaning;
+    - a mask of valid flags (`(A | B | C)` of named flags) that kept every old bit and gained new
+      ones: every value old binaries build is still valid. A mask that loses a bit stays breaking.
+
+    A value derived from a type's size (`_IOW(..., struct x)`) stays breaking; the reason is that
+    sizeof changed, which the message says.
+    """
+    if f.resized:
+        return B
+    return C if f.follows_count or f.mask_grew else B
 
 
 def signedness(c: Change, f: TypeFacts) -> Severity:
@@ -231,14 +272,26 @@ RULES: dict[K, Callable[[Change, TypeFacts], Severity]] = {
     K.CONSTANT_REMOVED: value_gone,
     K.CONSTANT_VALUE_CHANGED: value_gone,
     K.CONSTANT_ADDED: constant_added,
+    K.HEADER_NO_LONGER_COMPILES: header_broken,
     K.ENUM_SIGNEDNESS_CHANGED: signedness,
     K.EMBEDDED_TYPE_CHANGED: effect,
+}
+
+
+CONSTANT_RULES: dict[K, Callable[[Change, ConstantFacts], Severity]] = {
+    K.CONSTANT_VALUE_CHANGED: constant_changed,
 }
 
 
 def severity(c: Change, facts: TypeFacts) -> Severity:
     """The one severity of a change."""
     return RULES[c.kind](c, facts)
+
+
+def constant_severity(c: Change, facts: ConstantFacts) -> Severity:
+    """The one severity of a change to a `#define`."""
+    rule = CONSTANT_RULES.get(c.kind)
+    return rule(c, facts) if rule is not None else RULES[c.kind](c, TypeFacts())
 
 
 def is_growth_change(c: Change) -> bool:

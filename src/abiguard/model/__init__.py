@@ -1,6 +1,6 @@
 """The one model every source produces: a BTF-like type table for one target."""
 
-from .graph import Diagnostic, TypeGraph
+from .graph import Diagnostic, HeaderFailure, TypeGraph
 from .target import ALL_ARCHES, KERNEL_ARCHES, TARGETS, Target, get_target, host_target, parse_arch_list
 from .types import (
     COMPOSITE_KINDS,
@@ -30,6 +30,7 @@ __all__ = [
     "Constant",
     "Diagnostic",
     "Enumerator",
+    "HeaderFailure",
     "IntEncoding",
     "Kind",
     "Member",

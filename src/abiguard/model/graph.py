@@ -39,6 +39,26 @@ class Diagnostic:
         return f"{self.location}: {self.message}"
 
 
+@dataclass(frozen=True, slots=True)
+class HeaderFailure:
+    """A header the reader could not compile (so its declarations are missing from the graph).
+
+    `where` is the first error's "file:line" (the file may be a header it includes), `message` the
+    compiler's words, `hides` the headers whose declarations only this failed parse would have
+    recorded (the header itself among them).
+    """
+
+    header: str
+    where: str
+    message: str
+    hides: tuple[str, ...] = ()
+
+    @property
+    def culprit(self) -> str:
+        """The file the error is in."""
+        return self.where.rpartition(":")[0] if self.where.rpartition(":")[2].isdigit() else self.where
+
+
 @dataclass
 class TypeGraph:
     """Types indexed by id (0 is void) for one Target.
@@ -53,6 +73,8 @@ class TypeGraph:
     source: str = ""
     constants: Mapping[str, Constant] = field(default_factory=dict)
     diagnostics: Sequence[Diagnostic] = ()
+    failures: Sequence[HeaderFailure] = ()  # headers that did not compile, by header
+    unevaluated: frozenset[str] = frozenset()  # #defines the sources hold that no unit found an integer in
     name_lookup: Callable[[str], list[int]] | None = None
     libc: str = ""
     _names: dict[str, list[int]] | None = field(default=None, init=False, repr=False)

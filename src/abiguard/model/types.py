@@ -169,8 +169,14 @@ VOID = Type(Kind.VOID)  # shared by every reader: safe because a Type cannot cha
 
 @dataclass(frozen=True, slots=True)
 class Constant:
-    """A named integer constant, e.g. an object-like `#define` evaluated for one target."""
+    """A named integer constant, e.g. an object-like `#define` evaluated for one target.
+
+    What the front end knows of its expansion lets the comparer judge a change by structure.
+    """
 
     name: str
     value: int
     location: str = ""
+    refs: tuple[str, ...] = ()  # identifiers its #define's body names (macros, enumerators, ...), in order
+    measures: tuple[str, ...] = ()  # types the expansion takes sizeof/_Alignof of, as C spells them
+    flag_union: bool = False  # the body is names joined by `|` only (a mask of flags)

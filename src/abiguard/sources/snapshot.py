@@ -15,6 +15,7 @@ from ..model import (
     Constant,
     Diagnostic,
     Enumerator,
+    HeaderFailure,
     IntEncoding,
     Kind,
     Member,
@@ -27,7 +28,7 @@ from ..model import (
 )
 
 FORMAT = "abiguard-snapshot"
-VERSION = 1
+VERSION = 2  # 2: constants carry refs, measures and flag_union, graphs their header failures; 1 still reads
 _DEFAULTS = {f.name: f.default for f in fields(Type) if f.name != "kind"}
 
 
@@ -72,6 +73,16 @@ def _decode_type(raw: Any, where: str) -> Type:
     return Type(**kwargs)
 
 
+def _decode_constant(row: list[Any]) -> tuple[str, Constant]:
+    """A constant row: [name, value, location] (version 1) or with refs, measures and flag_union."""
+    name, value, location, *rest = row
+    if len(rest) not in (0, 3):
+        raise ValueError(f"constant {name!r} has {len(row)} fields")
+    refs, measures, flag_union = rest or ([], [], False)
+    return str(name), Constant(str(name), int(value), str(location), tuple(map(str, refs)),
+                               tuple(map(str, measures)), bool(flag_union))
+
+
 def snapshot_json(graphs: Sequence[TypeGraph]) -> str:
     """The snapshot text for these graphs: sorted keys, one type per line, stable across runs."""
     lines = [f'{{"format": "{FORMAT}", "version": {VERSION}, "graphs": [']
@@ -79,10 +90,12 @@ def snapshot_json(graphs: Sequence[TypeGraph]) -> str:
         header = {
             "arch": graph.target.name,
             "source": graph.source,
-            "constants": [[c.name, c.value, c.location] for c in sorted(graph.constants.values(),
-                                                                         key=lambda c: c.name)],
+            "constants": [[c.name, c.value, c.location, list(c.refs), list(c.measures), c.flag_union]
+                          for c in sorted(graph.constants.values(), key=lambda c: c.name)],
             "diagnostics": [[d.location, d.message] for d in graph.diagnostics],
             **({"libc": graph.libc} if graph.libc else {}),
+            "failures": [[f.header, f.where, f.message, list(f.hides)] for f in graph.failures],
+            "unevaluated": sorted(graph.unevaluated),
         }
         lines.append(json.dumps(header, sort_keys=True)[:-1] + ', "types": [')
         count = len(graph)
@@ -125,7 +138,7 @@ def read_snapshot(path: Path, targets: list[Target]) -> list[TypeGraph]:
         raise AbiguardError(path, f"not a readable snapshot: {e}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise AbiguardError(path, "not an abiguard snapshot")
-    if doc.get("version") != VERSION:
+    if doc.get("version") not in (1, VERSION):
         raise AbiguardError(path, f"snapshot version {doc.get('version')} is not supported (want {VERSION})")
     graphs: list[TypeGraph] = []
     try:
@@ -140,9 +153,12 @@ def read_snapshot(path: Path, targets: list[Target]) -> list[TypeGraph]:
                     target,
                     types,
                     source=str(g.get("source") or path),
-                    constants={str(n): Constant(str(n), int(v), str(loc)) for n, v, loc in g["constants"]},
+                    constants=dict(_decode_constant(c) for c in g["constants"]),
                     diagnostics=[Diagnostic(str(loc), str(msg)) for loc, msg in g["diagnostics"]],
                     libc=str(g.get("libc", "")),
+                    failures=[HeaderFailure(str(h), str(w), str(m), tuple(map(str, hides)))
+                              for h, w, m, hides in g.get("failures", [])],
+                    unevaluated=frozenset(map(str, g.get("unevaluated", []))),
                 )
             )
     except AbiguardError as e:

@@ -6,7 +6,7 @@ import bisect
 import functools
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from clang.cindex import Cursor, CursorKind, Diagnostic, Index
@@ -27,6 +27,7 @@ class MacroCandidate:
 
     name: str
     location: str
+    shape: BodyShape | None = None  # of the #define in effect
 
 
 _NAME = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
@@ -76,16 +77,80 @@ def literal_value(body: bytes) -> int | None:
     return value if value < 1 << 64 else None  # wider than any C integer type: not a constant
 
 
+# C tokens of a macro body (C11 6.4): pp-numbers (so `1ULL` names nothing), character constants,
+# identifiers and the punctuators a body's shape is told by.
+_TOKEN = re.compile(
+    rb"\s*(?:(?P<num>\.?[0-9](?:[eEpP][+-]|[0-9A-Za-z_.])*)|(?P<id>[A-Za-z_][A-Za-z0-9_]*)"
+    rb"|'(?:\\.|[^'\\\n])*'|(?P<punct>\|\||&&|<<|>>|\S))"
+)
+_KEYWORDS = frozenset(b"""sizeof _Alignof __alignof__ alignof struct union enum unsigned signed int long short char
+    _Bool void const volatile float double typeof __typeof__ __extension__""".split())
+_MEASURING = frozenset({b"sizeof", b"_Alignof", b"__alignof__", b"alignof"})
+
+
+@dataclass(frozen=True, slots=True)
+class BodyShape:
+    """What a macro body's tokens say: the identifiers it names (keywords aside), whether it is
+    names joined by `|` only, and whether its expansion may take a sizeof (a keyword or a call)."""
+
+    refs: tuple[str, ...] = ()
+    flag_union: bool = False
+    measures: bool = False
+
+
+def body_shape(body: bytes) -> BodyShape:
+    """The shape of an object-like macro body, from its C tokens."""
+    refs: list[str] = []
+    operands: list[bytes] = []  # b"id" and b"|" in order, parentheses dropped
+    plain_or = True
+    measures = False
+    previous_id = False
+    tag_next = False  # the identifier after struct/union/enum is a tag, not something the body names
+    body = re.sub(rb"\\\r?\n", b" ", body)
+    pos, end = 0, len(body.rstrip())
+    while pos < end:
+        m = _TOKEN.match(body, pos)
+        if m is None or m.end() == pos:
+            break
+        pos = m.end()
+        ident, punct = m["id"], m["punct"]
+        if ident is not None:
+            if ident in _MEASURING:
+                measures = True
+            if ident not in _KEYWORDS and not tag_next:
+                refs.append(ident.decode())
+            tag_next = ident in (b"struct", b"union", b"enum")
+            operands.append(b"id")
+            previous_id = True
+            continue
+        tag_next = False
+        if punct == b"(" and previous_id:
+            measures = True  # a function-like macro's expansion may hold sizeof (_IOW(..., struct x))
+        previous_id = False
+        if punct in (b"(", b")"):
+            continue
+        if punct == b"|":
+            operands.append(b"|")
+        else:
+            plain_or = False
+    ors = operands[1::2]
+    plain_or = (plain_or and len(operands) >= 3 and len(operands) % 2 == 1
+                and all(o == b"|" for o in ors) and all(o == b"id" for o in operands[0::2]))
+    return BodyShape(tuple(dict.fromkeys(refs)), plain_or, measures)
+
+
 @dataclass(frozen=True, slots=True)
 class DefineSite:
     """One `#define NAME ...` in a file: `plausible` if it is object-like and its body could be an
     integer constant expression (see macro_body_ok), `literal` its value when it is one integer
-    literal, `risky` if its body could derail a declaration it is expanded in (see _derails)."""
+    literal, `risky` if its body could derail a declaration it is expanded in (see _derails),
+    `shape` what its tokens say (see body_shape)."""
 
     name: str
     plausible: bool
     literal: int | None
     risky: bool = False
+    shape: BodyShape = BodyShape()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -104,7 +169,9 @@ def site_of(text: bytes, start: int) -> DefineSite:
         name = _NAME.match(text, start)
         return DefineSite(name[0].decode() if name else "", False, None)  # function-like
     plausible = macro_body_ok(macro[1])
-    return DefineSite(macro[0], plausible, literal_value(macro[1]) if plausible else None, _derails(macro[1]))
+    if not plausible:
+        return DefineSite(macro[0], False, None, _derails(macro[1]))
+    return DefineSite(macro[0], True, literal_value(macro[1]), _derails(macro[1]), body_shape(macro[1]))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -133,13 +200,15 @@ def _includes(text: bytes) -> list[bytes]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _file_names(text: bytes) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]:
+def _file_names(text: bytes) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str], frozenset[str]]:
     """Names #defined in `text` with a body that could be an integer: (those that are no plain
-    literal, those that are one), and the names with a risky definition."""
+    literal, those that are one), the names with a risky definition and those with one whose
+    expansion may take a sizeof."""
     sites = define_sites(text).values()
     return (tuple(s.name for s in sites if s.plausible and s.literal is None),
             tuple(s.name for s in sites if s.plausible and s.literal is not None),
-            frozenset(s.name for s in sites if s.risky))
+            frozenset(s.name for s in sites if s.risky),
+            frozenset(s.name for s in sites if s.shape.measures))
 
 
 @dataclass
@@ -156,6 +225,7 @@ class MacroScan:
     sites: dict[str, list[tuple[str, int]]]
     files: set[str] = field(default_factory=set)  # the files read, as normalized paths
     risky: set[str] = field(default_factory=set)  # names with a definition that could derail a parse
+    measuring: set[str] = field(default_factory=set)  # names with a definition that may take a sizeof
 
 
 def scan_macros(text: bytes, main_path: str, include_dirs: Iterable[str], read: Callable[[str], bytes | None],
@@ -173,12 +243,14 @@ def scan_macros(text: bytes, main_path: str, include_dirs: Iterable[str], read: 
     sites: dict[str, list[tuple[str, int]]] = {}
 
     risky: set[str] = set()
+    measuring: set[str] = set()
 
     def add(data: bytes, path: str) -> None:
-        names, literals, risky_here = _file_names(data)
+        names, literals, risky_here, measuring_here = _file_names(data)
         compiled.update(dict.fromkeys(names))
         literal.update(dict.fromkeys(literals))
         risky.update(risky_here)
+        measuring.update(measuring_here)
         for name, offsets in name_sites(data).items():
             sites.setdefault(name, []).extend((path, offset) for offset in offsets)
 
@@ -200,7 +272,8 @@ def scan_macros(text: bytes, main_path: str, include_dirs: Iterable[str], read: 
                         add(content, path)
                         todo.append((content, os.path.dirname(path)))
                     break
-    return MacroScan(list(compiled), [name for name in literal if name not in compiled], sites, seen, risky)
+    return MacroScan(list(compiled), [name for name in literal if name not in compiled], sites, seen, risky,
+                     measuring)
 
 
 def macro_body_ok(body: bytes) -> bool:
@@ -282,12 +355,28 @@ class Judged:
     values: dict[str, int]
     swallowed: list[int]
     undefined: set[str]
+    measures: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+_UNARY_EXPR = CursorKind.CXX_UNARY_EXPR  # sizeof / _Alignof (UnaryExprOrTypeTraitExpr)
+_TYPE_REF = CursorKind.TYPE_REF
+
+
+def measured_types(decl: Cursor) -> tuple[str, ...]:
+    """Types the initializer of `decl` takes sizeof/_Alignof of, as C spells them, in order:
+    what the front end expanded, however deep the macros (`_IOW(..., struct x)`)."""
+    out: dict[str, None] = {}
+    for node in decl.walk_preorder():
+        if node.kind == _UNARY_EXPR:
+            out.update((child.type.spelling, None) for child in node.get_children() if child.kind == _TYPE_REF)
+    return tuple(out)
 
 
 def judge(diagnostics: Sequence[Located], var_decls: Sequence[Cursor], filename: str, gen: Generated,
-          names: Sequence[str], files: FileNames) -> Judged | None:
+          names: Sequence[str], files: FileNames, measure: Collection[str] = frozenset()) -> Judged | None:
     """Read the generated declarations among the TU's top-level `var_decls`; None when the TU's own
-    text did not end at file scope (an unclosed brace in a header).
+    text did not end at file scope (an unclosed brace in a header). For the names in `measure`,
+    the types their expansion takes sizeof of are read from the front end's expression tree.
 
     A declaration found at file scope on its own line started from a clean parser state, so its
     errors (or their absence) are its own. One that is not at file scope was swallowed by an
@@ -296,6 +385,7 @@ def judge(diagnostics: Sequence[Located], var_decls: Sequence[Cursor], filename:
     first_line = gen.first_line
     failed = failures(diagnostics, filename, first_line)
     values: dict[str, int] = {}
+    measures: dict[str, tuple[str, ...]] = {}
     present: set[int] = set()
     undefined: set[str] = set()
     checks_first = first_line - 1 - 3 * len(gen.checked)  # each check: #ifndef, marker, #endif
@@ -317,10 +407,13 @@ def judge(diagnostics: Sequence[Located], var_decls: Sequence[Cursor], filename:
             continue  # the sentinel, or no constant
         value = evaluate_int(cursor)
         if value is not None:
-            values[names[pos]] = value
+            name = names[pos]
+            values[name] = value
+            if name in measure:
+                measures[name] = measured_types(cursor)
     if -1 not in present:
         return None
-    return Judged(values, [pos for pos in range(len(names)) if pos not in present], undefined)
+    return Judged(values, [pos for pos in range(len(names)) if pos not in present], undefined, measures)
 
 
 def probed(diagnostics: Sequence[Located], filename: str, gen: Generated,
@@ -346,6 +439,12 @@ def probed(diagnostics: Sequence[Located], filename: str, gen: Generated,
     return found
 
 
+def constant_of(candidate: MacroCandidate, value: int, measures: tuple[str, ...] = ()) -> Constant:
+    """The Constant of a macro with its value and what its body and expansion refer to."""
+    shape = candidate.shape or BodyShape()
+    return Constant(candidate.name, value, candidate.location, shape.refs, measures, shape.flag_union)
+
+
 def evaluate_macros(
     index: Index,
     filename: str,
@@ -367,10 +466,13 @@ def evaluate_macros(
         tu = index.parse(filename, args=list(args), unsaved_files=[(filename, gen.source), *unsaved],
                          options=PARSE_OPTIONS)
         files = FileNames()
-        judged = judge(located_diagnostics(tu, files), children(tu.cursor, VAR_DECL), filename, gen, pending, files)
+        measure = {name for name in pending if (shape := by_name[name].shape) is not None and shape.measures}
+        judged = judge(located_diagnostics(tu, files), children(tu.cursor, VAR_DECL), filename, gen, pending, files,
+                       measure)
         if judged is None:
             break  # the text itself is unfinished: no declaration after it can be trusted
-        values.update((name, Constant(name, value, by_name[name].location)) for name, value in judged.values.items())
+        for name, value in judged.values.items():
+            values[name] = constant_of(by_name[name], value, judged.measures.get(name, ()))
         pending = [pending[pos] for pos in judged.swallowed]
         if not pending:
             break

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ...errors import AbiguardError
-from ...model import Target, TypeGraph
+from ...model import HeaderFailure, Target, TypeGraph
 from ...model.target import host_target
 from ..libc import LibcHeaders, libc_for
 from ..options import SourceOptions
@@ -122,6 +122,7 @@ def read_target(hs: HeaderSet, target: Target) -> TypeGraph:
     alone, and the rest together again; a few rounds, then whatever is left goes one by one.
     """
     units: list[UnitResult] = []
+    alone: list[tuple[Path, UnitResult]] = []  # headers parsed on their own, to tell which fail
     pending = list(hs.headers)
     libc = libc_for(target, hs.libc_include)
     for _round in range(3):
@@ -129,6 +130,8 @@ def read_target(hs: HeaderSet, target: Target) -> TypeGraph:
         # No file to blame (e.g. a bad -D): every TU would say the same, so one is enough.
         if unit.ok or len(pending) == 1 or not unit.error_files:
             units.append(unit)
+            if len(pending) == 1:
+                alone.append((pending[0], unit))
             pending = []
             break
         errors = set(unit.error_files)
@@ -136,14 +139,33 @@ def read_target(hs: HeaderSet, target: Target) -> TypeGraph:
         tainted = [h for h in pending if _reachable_errors(str(h), edges, errors)]
         if not tainted:
             break  # errors outside the headers (e.g. from a -D): nothing to single out
-        units.extend(_parse(hs, [h], target, libc) for h in tainted)
+        alone += [(h, _parse(hs, [h], target, libc)) for h in tainted]
         pending = [h for h in pending if h not in tainted]
         if not pending:
             break
-    units.extend(_parse(hs, [h], target, libc) for h in pending)
+    alone += [(h, _parse(hs, [h], target, libc)) for h in pending]
+    units += [unit for _, unit in alone]
     graph = merge_units(units, target, hs.label)
+    graph = replace(graph, failures=tuple(_failure(hs, h, u) for h, u in alone if u.error_files))
     # Named only when a header used the libc: a header set that needs none reads as it always did.
     return replace(graph, libc=libc.description) if libc is not None and any(u.libc for u in units) else graph
+
+
+def _shown(path: str, include_dirs: Sequence[Path]) -> str:
+    """A file's name as locations give it: relative to the first include directory holding it."""
+    for d in include_dirs:
+        if path.startswith(str(d) + os.sep):
+            return path[len(str(d)) + 1 :]
+    return path
+
+
+def _failure(hs: HeaderSet, header: Path, unit: UnitResult) -> HeaderFailure:
+    """A header that does not compile on its own: the first error, and the files it is in (whose
+    declarations the front end may have dropped) with the header itself."""
+    first = unit.diagnostics[0]
+    hides = {_shown(str(header), hs.include_dirs), *(_shown(f, hs.include_dirs) for f in unit.error_files)}
+    return HeaderFailure(_shown(str(header), hs.include_dirs), first.location,
+                         first.message.removeprefix(f"{unit.target.name}: "), tuple(sorted(hides)))
 
 
 def _read_target_job(hs: HeaderSet, target: Target) -> TypeGraph:

@@ -22,6 +22,7 @@ from .merge_rows import (
     NAME,
     PARAMS,
     REF,
+    ConstantRow,
     LazyConstants,
     LazyTypes,
     NameLookup,
@@ -158,15 +159,17 @@ class _Classes:
 
 
 class _Unit:
-    """What the merge needs of one unit: rows, constant rows, diagnostics, whether it read libc headers."""
+    """What the merge needs of one unit: rows, constant rows, diagnostics, whether it read libc headers,
+    unevaluated macros."""
 
-    __slots__ = ("constants", "diagnostics", "libc", "types")
+    __slots__ = ("constants", "diagnostics", "libc", "types", "unevaluated")
 
     def __init__(self, unit: Any) -> None:
         self.types: list[Row] = type_rows(unit.types)
         self.constants = constant_rows(unit.constants)
         self.diagnostics: Sequence[Diagnostic] = unit.diagnostics
         self.libc: bool = unit.libc
+        self.unevaluated: Sequence[str] = getattr(unit, "unevaluated", ())
 
 
 def merge_units(units: Sequence[UnitResult], target: Target, source: str) -> TypeGraph:
@@ -238,12 +241,15 @@ def _merge(units: Sequence[_Unit], target: Target, source: str) -> TypeGraph:
         diagnostics.extend(unit.diagnostics)
     diagnostics.extend(_conflicts(rows, target))
     constants = _merge_constants(units, diagnostics, target)
+    evaluated = {c[0] for c in constants}
+    unevaluated = frozenset(name for unit in units for name in unit.unevaluated if name not in evaluated)
     return TypeGraph(
         target=target,
         types=LazyTypes(rows),
         source=source,
         constants=LazyConstants(constants),
         diagnostics=tuple(dict.fromkeys(diagnostics)),
+        unevaluated=unevaluated,
         name_lookup=NameLookup(rows),
     )
 
@@ -278,12 +284,12 @@ def _conflicts(rows: list[Row], target: Target) -> list[Diagnostic]:
 
 
 def _merge_constants(units: Sequence[_Unit], diagnostics: list[Diagnostic],
-                     target: Target) -> list[tuple[str, int, str]]:
+                     target: Target) -> list[ConstantRow]:
     """Constant rows of all units by name; a name with different values is reported.
 
     Units that read libc headers only add names the others lack: with them, linux/libc-compat.h
     turns the source's own definitions off (__UAPI_DEF_IN_ADDR 0) where a libc one took over."""
-    merged: dict[str, tuple[str, int, str]] = {}
+    merged: dict[str, ConstantRow] = {}
     for unit in units:
         if unit.libc:
             continue

@@ -66,11 +66,14 @@ def type_rows(types: Sequence[Type]) -> list[Row]:
     return [enc_type(t) for t in types]
 
 
-def constant_rows(constants: Mapping[str, Constant]) -> list[tuple[str, int, str]]:
-    """(name, value, location) of every constant, in the mapping's order."""
+ConstantRow = tuple[str, int, str, tuple[str, ...], tuple[str, ...], bool]
+
+
+def constant_rows(constants: Mapping[str, Constant]) -> list[ConstantRow]:
+    """(name, value, location, refs, measures, flag_union) of every constant, in the mapping's order."""
     if isinstance(constants, LazyConstants):
         return constants.rows
-    return [(c.name, c.value, c.location) for c in constants.values()]
+    return [(c.name, c.value, c.location, c.refs, c.measures, c.flag_union) for c in constants.values()]
 
 
 class LazyTypes(Sequence[Type]):
@@ -112,7 +115,7 @@ class LazyTypes(Sequence[Type]):
 class LazyConstants(Mapping[str, Constant]):
     """Constants, all rebuilt from their rows the first time any is asked for."""
 
-    def __init__(self, rows: list[tuple[str, int, str]]) -> None:
+    def __init__(self, rows: list[ConstantRow]) -> None:
         self.rows = rows
         self._map: dict[str, Constant] | None = None
 

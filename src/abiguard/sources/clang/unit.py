@@ -20,6 +20,7 @@ from .constants import (
     Generated,
     MacroCandidate,
     MacroScan,
+    constant_of,
     define_sites,
     evaluate_macros,
     generated,
@@ -68,6 +69,7 @@ class UnitResult:
     entries: dict[str, str] = field(default_factory=dict)
     error_files: tuple[str, ...] = ()
     libc: bool = False  # the TU read libc headers
+    unevaluated: tuple[str, ...] = ()  # #defines in effect whose body the front end found no integer in
 
     @property
     def ok(self) -> bool:
@@ -288,7 +290,8 @@ def _parse_unit(
             if recorded:
                 builder.add_declaration(cursor)
     all_diagnostics = located_diagnostics(tu, names)
-    judged = judge(all_diagnostics, var_decls, filename, gen, scan.compiled, names) if with_constants else None
+    judged = (judge(all_diagnostics, var_decls, filename, gen, scan.compiled, names, scan.measuring)
+              if with_constants else None)
     if with_constants and judged is None:
         return None
     types = builder.finish()
@@ -323,6 +326,7 @@ def _parse_unit(
 
     constants: dict[str, Constant] = {}  # none when a header left a declaration open: untrustworthy
     retry: list[MacroCandidate] = []
+    unevaluated: list[str] = []
     if judged is not None:
         active = probed(all_diagnostics, filename, gen, names)
         twins = set().union(*(name_sites(sources.get(p)) for p in order if p.startswith(libc_prefixes))) \
@@ -338,14 +342,16 @@ def _parse_unit(
             path, offset, site = found
             if not site.plausible:
                 continue  # the #define in effect is no integer expression
-            location = f"{locator.file(path)}:{line_of(sources.get(path), offset)}"
+            candidate = MacroCandidate(name, f"{locator.file(path)}:{line_of(sources.get(path), offset)}", site.shape)
             if name in judged.values:
-                constants[name] = Constant(name, judged.values[name], location)
+                constants[name] = constant_of(candidate, judged.values[name], judged.measures.get(name, ()))
             elif name in swallowed:
-                retry.append(MacroCandidate(name, location))
+                retry.append(candidate)
             elif site.literal is not None and name not in compiled:
                 # A literal's value needs no compiler once the front end says which #define is in effect.
-                constants[name] = Constant(name, site.literal, location)
+                constants[name] = constant_of(candidate, site.literal)
+            else:
+                unevaluated.append(name)
     files, entries = _read_files(order, parents, sources)
     del tu
     if judged is not None:
@@ -358,10 +364,12 @@ def _parse_unit(
             data = sources.get(path)
             for offset, site in define_sites(data).items():
                 if site.plausible and site.name not in scan.sites:
-                    unseen[site.name] = MacroCandidate(site.name, f"{locator.file(path)}:{line_of(data, offset)}")
+                    unseen[site.name] = MacroCandidate(site.name, f"{locator.file(path)}:{line_of(data, offset)}",
+                                                       site.shape)
         retry += unseen.values()
     if retry:
         constants.update(evaluate_macros(index, filename, text, args, extra, retry))
+        unevaluated += [c.name for c in retry if c.name not in constants]
     return UnitResult(
         filename=filename,
         target=target,
@@ -372,4 +380,5 @@ def _parse_unit(
         entries=entries,
         error_files=tuple(dict.fromkeys(error_files)),
         libc=any(path.startswith(libc_prefixes) for path in files) if libc_prefixes else False,
+        unevaluated=tuple(sorted(set(unevaluated))),
     )

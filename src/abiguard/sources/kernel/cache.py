@@ -28,7 +28,7 @@ from ...errors import CacheWarning
 from ...fileio import atomic_write
 from . import codec
 
-FORMAT = 2
+FORMAT = 3  # 3: constants carry refs, measures and flag_union
 MAGIC = b"ABGUNIT\0"
 _MAX_CANDIDATES = 8  # per TU: enough for a few refs of a bisect or a diff without unbounded growth
 

@@ -31,7 +31,8 @@ def dump_unit(unit: Any) -> bytes:
 def dump_graph(graph: TypeGraph) -> bytes:
     """A merged TypeGraph as bytes (a graph merged from rows is written without re-encoding)."""
     enc = _enc_common(graph.types, graph.constants, graph.diagnostics)
-    return pickle.dumps(("graph", graph.target.name, graph.source, enc, graph.libc), protocol=5)
+    return pickle.dumps(("graph", graph.target.name, graph.source, enc, graph.libc, sorted(graph.unevaluated)),
+                        protocol=5)
 
 
 def load(data: bytes) -> Any:
@@ -44,7 +45,8 @@ def load(data: bytes) -> Any:
         return dataclasses.replace(shell, types=LazyTypes(types), constants=LazyConstants(constants),
                                    diagnostics=tuple(Diagnostic(*d) for d in diagnostics))
     if obj[0] == "graph":
-        _, target, source, (types, constants, diagnostics), libc = obj
+        _, target, source, (types, constants, diagnostics), libc, unevaluated = obj
         return TypeGraph(TARGETS[target], LazyTypes(types), source, LazyConstants(constants),
-                         tuple(Diagnostic(*d) for d in diagnostics), name_lookup=NameLookup(types), libc=libc)
+                         tuple(Diagnostic(*d) for d in diagnostics), unevaluated=frozenset(unevaluated),
+                         name_lookup=NameLookup(types), libc=libc)
     raise ValueError(f"unknown record {obj[0]!r}")

@@ -17,7 +17,7 @@ from typing import Any
 from ...errors import AbiguardError
 from ...fileio import code_digest
 from ...model import Target, TypeGraph
-from ...model.graph import Diagnostic
+from ...model.graph import Diagnostic, HeaderFailure
 from ..libc import INSTALL_HINT, LibcHeaders
 from . import codec
 from .cache import UnitCache, digest
@@ -76,7 +76,7 @@ def parse_job(job: Job, cache_dir: Path | None, prekey: str) -> tuple[bytes, str
         ok = unit.ok
         # A failed TU is only read for its errors: its types need not fill the cache.
         kept = payload if ok else codec.dump_unit(replace(unit, types=unit.types[:1], constants={}))
-        note = list(_failure(job, unit)) if not ok and len(job.roots) == 1 else None
+        note = [*_failure(job, unit), *_note(_broken(job, unit))] if not ok and len(job.roots) == 1 else None
         cache = UnitCache(cache_dir, warn=False)
         key = cache.store(prekey, files, kept, ok, note)
         write_error = cache.write_error
@@ -156,6 +156,35 @@ def _failure(job: Job, unit: object) -> tuple[str, str]:
     return job.roots[0], f"<{m.group(1)}>" if m else f"does not compile: {first}"
 
 
+def _broken(job: Job, unit: object) -> HeaderFailure:
+    """What the graph records of a header that does not compile on its own: the first error, and the
+    headers the failed parse read that no other TU records (job.skip), whose declarations it hides."""
+    diags: Sequence[Diagnostic] = getattr(unit, "diagnostics", ())
+    first = diags[0] if diags else Diagnostic(job.roots[0], "unknown error")
+    prefix = os.path.dirname(os.path.normpath(os.path.abspath(getattr(unit, "filename", job.filename)))) + os.sep
+    read = (name[len(prefix) :] for name in getattr(unit, "files", {}) if name.startswith(prefix))
+    hides = {job.roots[0], *(h for h in read if h not in job.skip and h != UNIT_NAME)}
+    return HeaderFailure(job.roots[0], first.location, first.message.removeprefix(f"{job.target.name}: "),
+                         tuple(sorted(hides)))
+
+
+def _note(failure: HeaderFailure) -> list[str]:
+    """A HeaderFailure as the strings a cache note holds (after the header and the reason)."""
+    return [failure.where, failure.message, *failure.hides]
+
+
+def _from_note(note: Sequence[str]) -> HeaderFailure:
+    """The HeaderFailure a cache note holds ([header, why, where, message, *hides])."""
+    if len(note) < 4:
+        return HeaderFailure(note[0], note[0], note[1], (note[0],))
+    return HeaderFailure(note[0], note[2], note[3], tuple(note[4:]))
+
+
+def _planned_failure(header: str, why: str) -> HeaderFailure:
+    """A header the plan leaves out because it includes a header no include directory provides."""
+    return HeaderFailure(header, header, f"includes {why}, which no include directory provides", (header,))
+
+
 def skip_diagnostics(label: str, target: Target, installed: InstalledHeaders,
                      failures: Sequence[tuple[str, str]], libc: LibcHeaders | None = None) -> list[Diagnostic]:
     """The headers left out for one target, one line per reason, every header named; without libc
@@ -198,6 +227,7 @@ class _Plan:
     units: dict[tuple[str, ...], object] = field(default_factory=dict)  # ok TUs already in memory
     jobs: dict[tuple[str, ...], Job] = field(default_factory=dict)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    broken: list[HeaderFailure] = field(default_factory=list)  # the same headers, as the graph records them
 
 
 Prepared = tuple[InstalledHeaders, Path, HeaderPlan]  # installed headers, their staged dir, the plan
@@ -228,7 +258,8 @@ def parse_installed(
             return None
         i, (target, libc, prepare) = waiting.pop(0)
         inst, staged, plan = prepare()
-        state[i] = _Plan(target, inst, _Hashes(inst.headers), libc, failures=list(plan.failures))
+        state[i] = _Plan(target, inst, _Hashes(inst.headers), libc, failures=list(plan.failures),
+                         broken=[_planned_failure(h, why) for h, why in plan.failures])
         return [(i, Job(target, chunk, (staged, *user_dirs), tuple(defines), skip, libc))
                 for chunk, skip in zip(plan.chunks, plan.skips, strict=True)]
 
@@ -291,7 +322,7 @@ class _Runner:
             if unit is not None:
                 plan.units[job.roots] = unit
         elif len(job.roots) == 1:
-            self._failed(i, job, _failure(job, unit))
+            self._failed(i, job, _failure(job, unit), _broken(job, unit))
             return
         else:
             more = _split(job, unit)
@@ -302,9 +333,10 @@ class _Runner:
             self.bar.advance(self.task)
         self._closed(i)
 
-    def _failed(self, i: int, job: Job, failure: tuple[str, str]) -> None:
+    def _failed(self, i: int, job: Job, failure: tuple[str, str], broken: HeaderFailure) -> None:
         self.state[i].jobs[job.roots] = job
         self.state[i].failures.append(failure)
+        self.state[i].broken.append(broken)
         if self.bar is not None:
             self.bar.advance(self.task)
         self._closed(i)
@@ -340,7 +372,7 @@ class _Runner:
                         self.stats.inputs[(job.target.name, job.roots)] = read
                         if not ok and note is not None and len(job.roots) == 1:
                             self.stats.cached += 1
-                            self._failed(i, job, (note[0], note[1]))
+                            self._failed(i, job, (note[0], note[1]), _from_note(note))
                             continue
                         unit = None if ok else self.cache.load(key)
                         if ok or unit is not None:
@@ -402,5 +434,6 @@ class _Runner:
         self.stats.merged_roots[plan.target.name] = sorted(h for k in order for h in k)
         skipped = skip_diagnostics(label, plan.target, plan.installed, plan.failures, plan.libc)
         diagnostics = [*plan.installed.diagnostics, *skipped, *graph.diagnostics]
-        return replace(graph, diagnostics=tuple(dict.fromkeys(diagnostics)),
+        failures = tuple(sorted(plan.broken, key=lambda f: f.header))
+        return replace(graph, diagnostics=tuple(dict.fromkeys(diagnostics)), failures=failures,
                        libc=plan.libc.description if plan.libc is not None else "")
