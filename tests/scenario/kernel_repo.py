@@ -108,8 +108,8 @@ def _commit_variant(repo: Path, base: str, branch: str, edit: Callable[[Path], N
     return git(repo, "rev-parse", "HEAD")
 
 
-def build_scenario(linux: Path, repo: Path) -> Scenario:
-    """Copy what the kernel reader reads into a new repo; commit the original, the break and the fixes."""
+def uapi_repo(linux: Path, repo: Path) -> str:
+    """A new repo holding what the kernel reader reads of `linux`, committed once; the commit id."""
     wanted = {*COMMON_PATHS}
     for karch in KERNEL_ARCHES:
         wanted.update(arch_paths(karch))
@@ -123,7 +123,23 @@ def build_scenario(linux: Path, repo: Path) -> Scenario:
     git(repo, "init", "-q", "-b", "main")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "Linux 6.1 UAPI")
-    original = git(repo, "rev-parse", "HEAD")
+    return git(repo, "rev-parse", "HEAD")
+
+
+def edit_commit(repo: Path, base: str, branch: str, edits: list[tuple[str, str, str]], message: str) -> str:
+    """A commit on a new branch from `base` replacing, in each (file, old, new), the one `old` by `new`."""
+    git(repo, "checkout", "-q", "-b", branch, base)
+    for rel, old, new in edits:
+        _replace_once(repo, rel, old, new)
+    git(repo, "commit", "-q", "-a", "-m", message)
+    commit = git(repo, "rev-parse", "HEAD")
+    git(repo, "checkout", "-q", "main")
+    return commit
+
+
+def build_scenario(linux: Path, repo: Path) -> Scenario:
+    """Copy what the kernel reader reads into a new repo; commit the original, the break and the fixes."""
+    original = uapi_repo(linux, repo)
     broken = _commit_variant(repo, original, "break", the_break, "s390, arm64: add orig_gpr2/orig_x0 to user_pt_regs")
     v2 = _commit_variant(repo, original, "fix-v2", fix_v2, "s390, arm64: introduce user_pt_regs_v2")
     frozen = _commit_variant(repo, original, "fix-frozen", fix_frozen_typedef,
