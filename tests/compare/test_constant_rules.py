@@ -123,3 +123,16 @@ def test_constant_removed_stays_breaking(diff_c: DiffC) -> None:
     result = diff_c(MASK % ("1", "1", "1"), without % ("1", "1", "1"))
     f = only(result, type="#define RTAX_FEATURE_ALLFRAG")
     assert (f.kind, f.severity) == ("constant_removed", B)
+
+
+def test_anonymous_enum_given_a_tag_is_the_same_enum(diff_c: DiffC) -> None:
+    # pkt_cls.h's `enum { TCA_ID_UNSPEC, ... }` became `enum tca_id { ... }` upstream: nothing was removed.
+    old = "enum { TCA_ID_UNSPEC = 0, TCA_ID_POLICE = 1, __TCA_ID_MAX = 255 };\n#define TCA_ID_MAX __TCA_ID_MAX\n"
+    new = old.replace("enum {", "enum tca_id {").replace("TCA_ID_POLICE = 1,", "TCA_ID_POLICE = 1, TCA_ID_GACT = 2,")
+    result = diff_c(old, new)
+    assert not [f for f in result.findings if f.kind in ("type_removed", "type_added")]
+    assert only(result, kind="enumerator_added", member="TCA_ID_GACT").type == "enum tca_id"
+    assert result.verdict == C
+    # An anonymous enum whose enumerators went to two different tagged enums is no tagging.
+    split = "enum left { TCA_ID_UNSPEC = 0 };\nenum right { TCA_ID_POLICE = 1, __TCA_ID_MAX = 255 };\n"
+    assert only(diff_c(old, split + "#define TCA_ID_MAX __TCA_ID_MAX\n"), kind="type_removed").severity == B

@@ -76,7 +76,8 @@ def test_real_constant_breaks_stay_breaking(diffs: dict[str, DiffResult]) -> Non
     result = diffs["breaks"]
     mask = _one(result, "#define RTAX_FEATURE_MASK")
     assert (mask.old, mask.new, mask.severity) == (15, 7, B)
-    renumbered = [f for f in result.findings if f.kind == "enumerator_value_changed" and f.member == "BPF_MAP_TYPE_HASH"]
+    renumbered = [f for f in result.findings
+                  if f.kind == "enumerator_value_changed" and f.member == "BPF_MAP_TYPE_HASH"]
     assert renumbered and all(f.severity == B for f in renumbered)
     removed = _one(result, "#define XDP_FLAGS_SKB_MODE", "x86_64")
     assert (removed.kind, removed.severity) == ("constant_removed", B)

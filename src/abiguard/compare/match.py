@@ -102,6 +102,7 @@ def match_types(old: GraphView, new: GraphView) -> Matching:
     result.added = [(key, nid) for key, nid in new_index.items() if key not in old_index]
     _match_typedef_named(old, new, result)
     _match_anonymous_enums(old, new, result)
+    _match_enums_given_a_tag(old, new, result)
     result.old_keys = {tid: key for key, tid in old_index.items()}
     result.new_keys = {tid: key for key, tid in new_index.items()}
     for key, oid, nid in result.pairs:  # pairs matched by other means carry one key on both sides
@@ -204,3 +205,20 @@ def _match_anonymous_enums(old: GraphView, new: GraphView, result: Matching) -> 
             label = new.types[nid].enumerators[0].name
             result.added.append((TypeKey("enum", label, anon_enum=True), nid))
 
+
+def _match_enums_given_a_tag(old: GraphView, new: GraphView, result: Matching) -> None:
+    """`enum { TCA_ID_UNSPEC, ... };` that became `enum tca_id { TCA_ID_UNSPEC, ... };`: the same enum,
+    now with a tag -- every old enumerator sits in the one new tagged enum. Diffed as one type."""
+    tagged = {nid: key for key, nid in result.added if key.kind == "enum" and not key.anon_enum}
+    owner: dict[str, int] = {}
+    for nid in tagged:
+        for e in new.types[nid].enumerators:
+            owner[e.name] = nid
+    for key, oid in sorted(k for k in result.removed if k[0].anon_enum):
+        homes = {owner.get(e.name) for e in old.types[oid].enumerators}
+        nid = homes.pop() if len(homes) == 1 else None
+        if nid is None or nid not in tagged:
+            continue  # enumerators gone or spread over several enums, or an earlier one took it
+        result.pairs.append((tagged[nid], oid, nid))
+        result.removed.remove((key, oid))
+        result.added.remove((tagged.pop(nid), nid))
