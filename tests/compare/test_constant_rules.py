@@ -136,3 +136,15 @@ def test_anonymous_enum_given_a_tag_is_the_same_enum(diff_c: DiffC) -> None:
     # An anonymous enum whose enumerators went to two different tagged enums is no tagging.
     split = "enum left { TCA_ID_UNSPEC = 0 };\nenum right { TCA_ID_POLICE = 1, __TCA_ID_MAX = 255 };\n"
     assert only(diff_c(old, split + "#define TCA_ID_MAX __TCA_ID_MAX\n"), kind="type_removed").severity == B
+
+
+def test_define_that_became_an_enumerator_is_no_removal(diff_c: DiffC) -> None:
+    # btf.h moved BTF_MAX_* into `enum btf_max`; BTF_MAX_VLEN grew on the way (a real value change).
+    old = "#define BTF_MAX_TYPE 0x000fffff\n#define BTF_MAX_VLEN 0xffff\n"
+    new = "enum btf_max { BTF_MAX_TYPE = 0x000fffff, BTF_MAX_VLEN = 0xffffff };\n"
+    result = diff_c(old, new)
+    same = only(result, type="#define BTF_MAX_TYPE")
+    assert (same.kind, same.severity) == ("constant_to_enumerator", Severity.API)
+    grown = only(result, type="#define BTF_MAX_VLEN")
+    assert (grown.kind, grown.severity, grown.new) == ("constant_value_changed", B, 0xffffff)
+    assert "now an enumerator" in grown.message

@@ -143,7 +143,7 @@ class _Comparison:
         for key, pairs in attributed.items():
             findings += self._type_findings(self.diffs[key], pairs, key in embedded)
         judge = _ConstantJudge(self.old, self.new, self.diffs)
-        for c in diff_constants(self.old.graph.constants, self.new.graph.constants):
+        for c in map(judge.removal, diff_constants(self.old.graph.constants, self.new.graph.constants)):
             const = self.new.graph.constants.get(c.member or "") or self.old.graph.constants.get(c.member or "")
             label = f"#define {c.member}"
             if c.kind == K.CONSTANT_REMOVED and const and (breakage.hides(const.location, label)
@@ -317,10 +317,10 @@ class _ConstantJudge:
                 for name in rules.enum_sentinels(before, after):
                     self.counts[name] = (before[name], after[name])
         self._follows: dict[str, str] = {}
-        self._enumerators: set[str] | None = None
+        self._enumerators: dict[str, int] | None = None
 
     def facts(self, c: Change) -> rules.ConstantFacts:
-        if c.kind != K.CONSTANT_VALUE_CHANGED or c.member is None:
+        if c.kind != K.CONSTANT_VALUE_CHANGED or c.member not in self.new.constants:
             return rules.ConstantFacts()
         new = self.new.constants[c.member]
         return rules.ConstantFacts(
@@ -354,12 +354,26 @@ class _ConstantJudge:
 
     def _named_value(self, name: str) -> bool:
         """True when `name` is a constant or an enumerator of NEW."""
-        if name in self.new.constants:
-            return True
+        return name in self.new.constants or self.enumerator(name) is not None
+
+    def enumerator(self, name: str) -> int | None:
+        """The value of the enumerator `name` in NEW, None when there is none."""
         if self._enumerators is None:
-            self._enumerators = {e.name for tid in self.new.ids() if self.new[tid].kind in ENUM_KINDS
-                                 for e in self.new[tid].enumerators}
-        return name in self._enumerators
+            self._enumerators = {}
+            for tid in self.new.ids():
+                if self.new[tid].kind in ENUM_KINDS:
+                    for e in self.new[tid].enumerators:
+                        self._enumerators.setdefault(e.name, e.value)
+        return self._enumerators.get(name)
+
+    def removal(self, c: Change) -> Change:
+        """A #define gone from NEW while an enumerator of the same name is there (BTF_MAX_TYPE moved
+        into `enum btf_max`) is no removal: the same value under the same name, or a changed value."""
+        value = self.enumerator(c.member or "") if c.kind == K.CONSTANT_REMOVED else None
+        if value is None:
+            return c
+        kind = K.CONSTANT_TO_ENUMERATOR if value == c.old else K.CONSTANT_VALUE_CHANGED
+        return Change(kind, c.member, c.old, value, detail="now an enumerator")
 
     def _resized(self, measures: tuple[str, ...]) -> tuple[str, ...]:
         """"sizeof(T) changed a -> b" for each type the expansion measures whose size changed."""
@@ -380,7 +394,9 @@ def _constant_message(c: Change, facts: rules.ConstantFacts) -> str:
         return f"#define {c.member} added ({c.new})"
     if c.kind == K.CONSTANT_REMOVED:
         return f"#define {c.member} removed (was {c.old})"
-    head = f"#define {c.member} changed {c.old} -> {c.new}"
+    if c.kind == K.CONSTANT_TO_ENUMERATOR:
+        return f"#define {c.member} is now an enumerator with the same value ({c.new})"
+    head = f"#define {c.member} changed {c.old} -> {c.new}" + (f" ({c.detail})" if c.detail else "")
     if facts.resized:
         return f"{head}: {'; '.join(facts.resized)}"
     if facts.follows_count:

@@ -38,6 +38,7 @@ class ChangeKind(StrEnum):
     CONSTANT_ADDED = "constant_added"
     CONSTANT_REMOVED = "constant_removed"
     CONSTANT_VALUE_CHANGED = "constant_value_changed"
+    CONSTANT_TO_ENUMERATOR = "constant_to_enumerator"
     EMBEDDED_TYPE_CHANGED = "embedded_type_changed"
     HEADER_NO_LONGER_COMPILES = "header_no_longer_compiles"
 

@@ -202,6 +202,12 @@ def value_gone(c: Change, f: TypeFacts) -> Severity:
     return B
 
 
+def constant_to_enumerator(c: Change, f: TypeFacts) -> Severity:
+    """A #define that became an enumerator of the same name and value: binaries and expressions
+    agree; only source that tests it with `#ifdef` notices."""
+    return A
+
+
 def header_broken(c: Change, f: TypeFacts) -> Severity:
     """A header that compiled no longer does: every program including it stops building. The
     declarations it hides are not judged (they were not read), so this one finding carries the break."""
@@ -273,6 +279,7 @@ RULES: dict[K, Callable[[Change, TypeFacts], Severity]] = {
     K.CONSTANT_VALUE_CHANGED: value_gone,
     K.CONSTANT_ADDED: constant_added,
     K.HEADER_NO_LONGER_COMPILES: header_broken,
+    K.CONSTANT_TO_ENUMERATOR: constant_to_enumerator,
     K.ENUM_SIGNEDNESS_CHANGED: signedness,
     K.EMBEDDED_TYPE_CHANGED: effect,
 }
