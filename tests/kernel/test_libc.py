@@ -20,7 +20,7 @@ from abiguard.sources.kernel import load_kernel
 from abiguard.sources.kernel.install import install_headers
 from abiguard.sources.kernel.planning import plan_headers
 from abiguard.sources.kernel.tree import COMMON_PATHS, arch_paths, read_tree
-from abiguard.sources.libc import GAP_FILL, libc_for
+from abiguard.sources.libc import GAP_FILL, libc_for, zig_libc_for
 
 from .conftest import ABIGUARD, kernel_make_headers, make_mini_tree
 
@@ -176,3 +176,36 @@ def test_layout_ifreq_on_every_arch_is_gccs(linux_source: Path, kernel_cache_dir
         assert layout["size"] == (40 if TARGETS[arch].pointer_size == 8 else 32), arch
         include = kernel_make_headers(linux_source, TARGETS[arch].kernel_arch)
         assert _gcc_says_size(arch, include, "struct ifreq", layout["size"]) in (True, None), arch
+
+
+def _fake_zig(root: Path, dirs: tuple[str, ...], glibc_versions: tuple[tuple[int, int, int], ...] = ()) -> Path:
+    """A lib/libc tree shaped like the ziglang wheel's: include/<dir>/ and glibc/abilists (lib names,
+    then the glibc versions it knows)."""
+    include = root / "lib" / "libc" / "include"
+    for d in dirs:
+        (include / d).mkdir(parents=True)
+    if glibc_versions:
+        (root / "lib" / "libc" / "glibc").mkdir(parents=True)
+        head = bytes([2]) + b"c\0m\0" + bytes([len(glibc_versions)])
+        (root / "lib" / "libc" / "glibc" / "abilists").write_bytes(head + bytes(b for v in glibc_versions for b in v))
+    return include
+
+
+def test_glibc_where_zig_has_it_musl_otherwise(tmp_path: Path) -> None:
+    include = _fake_zig(tmp_path, ("x86-linux-gnu", "generic-glibc", "x86_64-linux-musl", "aarch64-linux-musl",
+                                   "generic-musl", "x86_64-linux-any", "any-linux-any"),
+                        ((2, 0, 0), (2, 36, 0), (2, 41, 1)))
+    glibc = zig_libc_for(TARGETS["x86_64"], include, "0.0-test")
+    assert glibc is not None and glibc.kind == "glibc" and glibc.defines == ("__GLIBC_MINOR__=41",)
+    assert glibc.dirs == (include / "x86-linux-gnu", include / "generic-glibc", GAP_FILL)
+    assert glibc.description == "glibc 2.41 (ziglang 0.0-test: x86-linux-gnu, generic-glibc)"
+    musl = zig_libc_for(TARGETS["aarch64"], include, "0.0-test")
+    assert musl is not None and musl.kind == "musl" and musl.defines == ()
+    assert musl.dirs == (include / "aarch64-linux-musl", include / "generic-musl", GAP_FILL)
+    assert zig_libc_for(TARGETS["sparc64"], include, "0.0-test") is None  # neither: today's behaviour
+
+
+def test_zig_glibc_of_unknown_release_is_not_used(tmp_path: Path) -> None:
+    include = _fake_zig(tmp_path, ("x86-linux-gnu", "generic-glibc", "x86_64-linux-musl", "generic-musl"))
+    libc = zig_libc_for(TARGETS["x86_64"], include, "0.0-test")
+    assert libc is not None and libc.kind == "musl"  # without abilists, __GLIBC_MINOR__ is unknown

@@ -89,9 +89,12 @@ def libc_for(target: Target, given: Sequence[Path] = ()) -> LibcHeaders | None:
         dirs = tuple(Path(d).resolve() for d in given)
         return LibcHeaders("libc", (*dirs, GAP_FILL), f"--libc-include {' '.join(str(d) for d in dirs)}")
     zig = _zig_libc()
-    if zig is None:
-        return None
-    root, version = zig
+    return None if zig is None else zig_libc_for(target, *zig)
+
+
+def zig_libc_for(target: Target, root: Path, version: str) -> LibcHeaders | None:
+    """The libc headers of a ziglang wheel's lib/libc/include (`root`) for `target`: glibc's where zig
+    has them and knows their release, else musl's, else None."""
     glibc = _first(root, _GLIBC_DIRS.get(target.name, ()))
     minor = _glibc_minor(root)
     if glibc is not None and minor is not None and (root / "generic-glibc").is_dir():
