@@ -11,7 +11,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from abiguard.model import Target
-from abiguard.model.graph import Diagnostic
+from abiguard.model.graph import Diagnostic, is_libc_location
 from abiguard.model.types import Constant, Kind, Type
 
 _WORDS = {Kind.STRUCT: "struct", Kind.UNION: "union", Kind.ENUM: "enum", Kind.ENUM64: "enum",
@@ -53,16 +53,18 @@ def reference_merge(units: Sequence[Any], target: Target) -> tuple[list[Type], d
     keys: dict[Hashable, int] = {}
     shallow = [keys.setdefault(_shallow(t), len(keys)) for t in nodes]
     classes = _refine(shallow, refs)
-    definitions: dict[tuple[Kind, str], set[int]] = {}
+    # A libc's definition of a name the source defines too (struct timeval) is no candidate.
+    definitions: dict[tuple[Kind, str, bool], set[int]] = {}
     first: dict[int, int] = {}
     for i, t in enumerate(nodes):
         if t.kind in (Kind.STRUCT, Kind.UNION) and t.name:
-            definitions.setdefault((t.kind, t.name), set()).add(classes[i])
+            definitions.setdefault((t.kind, t.name, is_libc_location(t.location)), set()).add(classes[i])
             first.setdefault(classes[i], i)
     redirect = {}
     for i, t in enumerate(nodes):
         if t.kind == Kind.FWD:
-            defs = definitions.get((Kind.UNION if t.kind_flag else Kind.STRUCT, t.name), set())
+            kind = Kind.UNION if t.kind_flag else Kind.STRUCT
+            defs = definitions.get((kind, t.name, False)) or definitions.get((kind, t.name, True), set())
             if len(defs) == 1:
                 redirect[i] = first[next(iter(defs))]
     if redirect:
@@ -83,22 +85,25 @@ def reference_merge(units: Sequence[Any], target: Target) -> tuple[list[Type], d
             members=tuple(dataclasses.replace(m, type=r) for m, r in zip(t.members, rs[2:2 + nm], strict=True)),
             params=tuple(dataclasses.replace(p, type=r) for p, r in zip(t.params, rs[2 + nm:], strict=True))))
     diagnostics = [d for unit in units for d in unit.diagnostics]
-    seen: dict[tuple[str, str], list[Type]] = {}
+    seen: dict[tuple[str, str, bool], list[Type]] = {}
     for t in types:
         if _WORDS.get(t.kind) and t.name:
-            seen.setdefault((_WORDS[t.kind], t.name), []).append(t)
-    for (word, name), group in seen.items():
+            seen.setdefault((_WORDS[t.kind], t.name, is_libc_location(t.location)), []).append(t)
+    for (word, name, _), group in seen.items():
         if len(group) > 1:
             places = ", ".join(t.location or "?" for t in group)
             diagnostics.append(Diagnostic(group[1].location or group[0].location,
                                           f"{target.name}: conflicting definitions of {word} {name}: {places}"))
+    # Units that read libc headers only add names the others lack (libc-compat turns definitions off).
     constants: dict[str, Constant] = {}
-    for unit in units:
+    libc = [getattr(u, "libc", False) for u in units]
+    plain = {name for unit, lc in zip(units, libc, strict=True) if not lc for name in unit.constants}
+    for unit, lc in sorted(zip(units, libc, strict=True), key=lambda pair: pair[1]):
         for name, c in unit.constants.items():
             old = constants.get(name)
             if old is None:
                 constants[name] = c
-            elif old.value != c.value:
+            elif old.value != c.value and not (lc and name in plain):
                 diagnostics.append(Diagnostic(c.location, f"{target.name}: conflicting values of {name}: "
                                               f"{old.value} ({old.location}), {c.value} ({c.location})"))
     return types, dict(sorted(constants.items())), tuple(dict.fromkeys(diagnostics))
