@@ -104,3 +104,10 @@ def test_cli_says_libc_in_text_and_json(two_libcs: tuple[Path, Path, Path], tmp_
     doc = json.loads(capsys.readouterr().out)
     assert {f["type"] for f in doc["findings"] if f.get("libc")} == {"struct sockaddr"}
     assert len(doc["notes"]) == 2
+
+
+def test_a_missing_libc_include_dir_is_one_error(two_libcs: tuple[Path, Path, Path], tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["layout", "peer", str(two_libcs[0]), "--arch", "x86_64,s390x", "--libc-include", str(tmp_path / "no")])
+    assert done.value.code == 2
+    assert capsys.readouterr().err == f"abiguard: error: {tmp_path / 'no'}: no such directory (--libc-include)\n"

@@ -56,7 +56,6 @@ def source_options(f: F) -> F:
         click.option("-I", "--include", "include", multiple=True, metavar="DIR", help="Header include directory."),
         click.option("-D", "--define", "define", multiple=True, metavar="NAME[=VAL]", help="Preprocessor define."),
         click.option("--libc-include", "libc_include", multiple=True, metavar="DIR",
-                     type=click.Path(exists=True, file_okay=False),
                      help=f"libc header directory for headers that include libc ones (<sys/socket.h> ...), "
                           f"searched last, for every arch; default: {LIBC_HELP}."),
         click.option("--base", type=click.Path(dir_okay=False), help="Base BTF for split (module) BTF sources."),

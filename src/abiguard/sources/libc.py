@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import AbiguardError
 from ..model import Target
 
 # zig's directory names per target, newest layout first (zig 0.14+ shares one glibc directory per CPU
@@ -87,6 +88,9 @@ def libc_for(target: Target, given: Sequence[Path] = ()) -> LibcHeaders | None:
     zig's glibc for the target, else zig's musl; None when there is none (no ziglang installed)."""
     if given:
         dirs = tuple(Path(d).resolve() for d in given)
+        for d in dirs:
+            if not d.is_dir():
+                raise AbiguardError(d, "no such directory (--libc-include)")
         return LibcHeaders("libc", (*dirs, GAP_FILL), f"--libc-include {' '.join(str(d) for d in dirs)}")
     zig = _zig_libc()
     return None if zig is None else zig_libc_for(target, *zig)

@@ -63,6 +63,9 @@ def collect_headers(paths: Sequence[Path], options: SourceOptions) -> HeaderSet:
             headers.append(path.resolve())
             roots.append(path.resolve().parent)
     include_dirs = [*roots, *(Path(d).resolve() for d in options.include_dirs)]
+    for d in options.libc_include:
+        if not Path(d).is_dir():  # said before any parse, not from a worker
+            raise AbiguardError(Path(d), "no such directory (--libc-include)")
     label = ",".join(str(p) for p in paths)
     return HeaderSet(
         tuple(dict.fromkeys(headers)), tuple(dict.fromkeys(include_dirs)), tuple(options.defines), label,
