@@ -169,7 +169,7 @@ def test_layout_ifreq_on_every_arch_is_gccs(linux_source: Path, kernel_cache_dir
     layouts = {item["arch"]: item for item in json.loads(proc.stdout)}
     assert list(layouts) == list(ALL_ARCHES)
     notes = [line for line in proc.stderr.splitlines() if line.startswith("abiguard: note: ")]
-    assert sorted(a for line in notes for a in line.split(": ")[2].split(", ")) == sorted(ALL_ARCHES)
+    assert sorted(a for line in notes for a in line.split(": ")[3].split(", ")) == sorted(ALL_ARCHES)
     assert all("libc headers: glibc 2." in line for line in notes)
     assert "libc" not in "".join(line for line in proc.stderr.splitlines() if "warning" in line)
     for arch, layout in layouts.items():
