@@ -106,8 +106,11 @@ def test_cli_says_libc_in_text_and_json(two_libcs: tuple[Path, Path, Path], tmp_
     assert len(doc["notes"]) == 2
 
 
-def test_a_missing_libc_include_dir_is_one_error(two_libcs: tuple[Path, Path, Path], tmp_path: Path, capsys) -> None:
+@pytest.mark.parametrize("source", ["header", "kernel"])
+def test_a_missing_libc_include_dir_is_one_error(two_libcs: tuple[Path, Path, Path], tmp_path: Path, capsys,
+                                                 source: str) -> None:
+    spec = str(two_libcs[0]) if source == "header" else f"kernel:{tmp_path}"  # checked before the tree
     with pytest.raises(SystemExit) as done:
-        main(["layout", "peer", str(two_libcs[0]), "--arch", "x86_64,s390x", "--libc-include", str(tmp_path / "no")])
+        main(["layout", "peer", spec, "--arch", "x86_64,s390x", "--libc-include", str(tmp_path / "no")])
     assert done.value.code == 2
     assert capsys.readouterr().err == f"abiguard: error: {tmp_path / 'no'}: no such directory (--libc-include)\n"

@@ -50,6 +50,7 @@ def load_kernel(
     opts = options or SourceOptions()
     root, ref = parse_spec(spec)
     targets = list(targets) or [host_target()]
+    libcs = {t.name: libc_for(t, opts.libc_include) for t in targets}  # a bad --libc-include fails first
     karches = list(dict.fromkeys(t.kernel_arch for t in targets))
     paths = [*COMMON_PATHS, *(p for k in karches for p in arch_paths(k))]
     tree = read_tree(root, ref, paths)
@@ -62,7 +63,6 @@ def load_kernel(
     user_dirs = [Path(d).resolve() for d in opts.include_dirs]
     stats = KernelStats(units={} if keep_units else None)
     available = _available(user_dirs)
-    libcs = {t.name: libc_for(t, opts.libc_include) for t in targets}
     with contextlib.ExitStack() as stack:
         prepared: dict[str, Prepared] = {}
 
