@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from abiguard.model import COMPOSITE_KINDS
+from abiguard.model import COMPOSITE_KINDS, Kind, TypeGraph
 from abiguard.model.target import ALL_ARCHES, TARGETS
 from abiguard.sources import SourceOptions
 from abiguard.sources.clang.libclang import BUILTIN_INCLUDE
@@ -83,6 +83,38 @@ def test_no_header_is_skipped_for_want_of_libc(linux_source: Path, arch: str) ->
     socket_users = next(c for c in libc_chunks if "linux/if.h" in c)
     assert {"linux/route.h", "linux/netfilter_ipv4/ip_tables.h"} <= set(socket_users)
     assert "linux/input.h" not in socket_users  # <sys/time.h>, whose struct timeval linux/time.h defines too
+    if arch == "x86_64":  # <unistd.h> under #if only: with the libc users, alone, not in a plain TU
+        assert ("linux/a.out.h",) in plan.chunks and "linux/a.out.h" in plan.libc_roots
+
+
+def _named(graph: TypeGraph) -> dict[tuple[int, str], set[int]]:
+    """(kind, name) -> sizes of the tree's own named types (the libc's left out), forward declarations too."""
+    out: dict[tuple[int, str], set[int]] = {}
+    for i in graph.ids():
+        t = graph[i]
+        if t.name and not graph.is_libc(i):
+            out.setdefault((int(t.kind), t.name), set()).add(t.size)
+    return out
+
+
+@pytest.mark.slow
+def test_the_libc_only_adds_to_the_graph(linux_source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every type and constant read without libc headers is there with them, the same; more are."""
+    import abiguard.sources.kernel as kernel
+
+    _zig_libc("x86_64")
+    spec, target = f"kernel:{linux_source}", TARGETS["x86_64"]
+    (with_libc,) = load_kernel(spec, [target], cache_root=tmp_path / "a").graphs
+    monkeypatch.setattr(kernel, "libc_for", lambda target, given=(): None)
+    (without,) = load_kernel(spec, [target], cache_root=tmp_path / "b").graphs
+    before = {name: c.value for name, c in without.constants.items()}
+    after = {name: c.value for name, c in with_libc.constants.items()}
+    assert before.items() <= after.items() and len(after) > len(before) + 1000
+    old, new = _named(without), _named(with_libc)
+    # struct sockaddr was a forward declaration (linux/socket.h's pointers) and is now glibc's definition.
+    assert {k for k in old if k not in new} == {(int(Kind.FWD), "sockaddr")}
+    assert all(old[k] == new[k] for k in old if k in new)
+    assert len(new) > len(old) + 300
 
 
 @pytest.mark.slow

@@ -149,10 +149,12 @@ def _inclusions(tu: TranslationUnit, filename: str) -> tuple[list[str], dict[str
 
 def _through_libc(order: Sequence[str], parents: Mapping[str, str], libc_prefixes: tuple[str, ...]) -> set[str]:
     """The files under the libc directories, and the ones first included by one of those (the
-    tree's own linux/sockios.h, which glibc's <sys/ioctl.h> includes): what the libc brought in."""
+    tree's own linux/sockios.h, which glibc's <sys/ioctl.h> includes): what the libc brought in.
+    Our freestanding headers are the compiler's, whoever includes them first."""
     out: set[str] = set()
+    builtin = str(BUILTIN_INCLUDE) + os.sep
     for name in order:  # an includer comes before the files it includes
-        if name.startswith(libc_prefixes) or parents.get(name) in out:
+        if name.startswith(libc_prefixes) or (parents.get(name) in out and not name.startswith(builtin)):
             out.add(name)
     return out
 

@@ -289,7 +289,12 @@ def plan_headers(installed: InstalledHeaders, available: Callable[[str], bool],
     failures = tuple((h, f"<{risky[h]}>") for h in candidates if h in risky and h not in variants)
     roots = [h for h in candidates if h not in variants and h not in risky]
     closure = _closures(headers)
-    libc = libc_includes(headers, roots, lambda name: not available(name) and libc_only(name), closure)
+    wanted = lambda name: not available(name) and libc_only(name)  # noqa: E731
+    libc = libc_includes(headers, roots, wanted, closure)
+    # A header including libc ones only under #if (linux/a.out.h: <unistd.h>) goes with the others
+    # that need the libc too, so the TUs without libc headers stay without.
+    libc.update({r: frozenset() for r in roots if r not in libc and any(
+        (inc := _resolve(s, r, headers)) not in headers and wanted(inc) for s in _all_includes(headers[r]))})
     chunks = tuple(plan_chunks(headers, roots, found, closure, libc))
     return HeaderPlan(chunks, failures, owners(headers, chunks, closure), frozenset(libc))
 
