@@ -292,3 +292,20 @@ int f(struct meta *m);
         assert (added.kind, added.severity) == ("member_added", R)
         assert added.message.endswith("was added at the end")
     assert result.verdict == R
+
+
+def test_member_shifted_inside_a_union_branch_is_not_called_reordered(diff_c: DiffC) -> None:
+    # bpf_attr link_create.tracing_multi gained `cookies` before `cnt`: cnt moved (breaking), but it kept its
+    # order within its own struct; members of other branches at the offsets it passed do not count.
+    old = """
+union attr {
+    struct { __u64 a; __u64 b; __u64 c; __u64 d; __u64 e; } wide;
+    struct { __u64 ids; __u32 cnt; } multi;
+};
+int sys(union attr *attr, unsigned int size);
+"""
+    result = diff_c(old, old.replace("__u64 ids;", "__u64 ids; __u64 cookies;"))
+    cnt = only(result, member="multi.cnt")
+    assert (cnt.kind, cnt.severity) == ("member_offset_changed", B)
+    assert cnt.message == "union attr.multi.cnt moved from offset 8 to 16"
+    assert only(result, member="multi.cookies").severity == B

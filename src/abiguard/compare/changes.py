@@ -158,12 +158,21 @@ def _same_reserve_kind(o: FlatMember, n: FlatMember) -> bool:
 
 
 def _mark_moves(out: list[Change], common: list[tuple[FlatMember, FlatMember]]) -> None:
-    """Offset changes that also change declaration order are moves, not shifts."""
-    old_order = [o.path for o, _ in sorted(common, key=lambda p: (p[0].bit_offset, p[0].index))]
-    new_order = [n.path for _, n in sorted(common, key=lambda p: (p[1].bit_offset, p[1].index))]
-    if old_order == new_order:
+    """Offset changes that also change declaration order are moves, not shifts.
+
+    Order only means something among members of one aggregate: a member of a union branch that
+    shifts past members of another branch has not been reordered.
+    """
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[FlatMember, FlatMember]]] = {}
+    for o, n in common:
+        groups.setdefault((o.chain, n.chain), []).append((o, n))
+    moved: set[str] = set()
+    for pairs in groups.values():
+        old_order = [o.path for o, _ in sorted(pairs, key=lambda p: (p[0].bit_offset, p[0].index))]
+        new_order = [n.path for _, n in sorted(pairs, key=lambda p: (p[1].bit_offset, p[1].index))]
+        moved |= {p for i, p in enumerate(new_order) if old_order.index(p) != i}
+    if not moved:
         return
-    moved = {p for i, p in enumerate(new_order) if old_order.index(p) != i}
     for i, c in enumerate(out):
         if c.kind == K.MEMBER_OFFSET_CHANGED and c.member in moved:
             out[i] = Change(K.MEMBER_MOVED, c.member, c.old, c.new, old_bit_offset=c.old_bit_offset,
