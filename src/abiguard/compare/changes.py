@@ -214,6 +214,13 @@ def _where_added(a: FlatMember, oflat: tuple[FlatMember, ...], nmap: Mapping[str
         # storage): it did not move, so the new member overlaps it.
         moved = all((now := nmap.get(o.path)) is not None and now.bit_offset != o.bit_offset for o in blocking)
         return (Placement.INSERTED if moved else Placement.OVERLAPS), tuple(o.path for o in blocking)
+    # Old members now declared after it that moved: it pushed them along, even where its own bytes
+    # fall in old padding (`__u8 a; __u8 b; __u32 c` -> `__u8 a; __u16 new; __u8 b; __u32 c`).
+    displaced = tuple(o.path for o in oflat
+                      if o.path not in shrunk and (now := nmap.get(o.path)) is not None and now.index > a.index
+                      and now.bit_offset != o.bit_offset and a.coexists(now))
+    if displaced:
+        return Placement.INSERTED, displaced
     if a.bit_end > old_size_bits:
         return Placement.APPENDED, aliased  # past the old end: the growth rule judges it
     if clashes:
