@@ -4,10 +4,13 @@ every load check run."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .btf_ext import ExtSection
 from .cache import Cache, code_digest
 from .findings import LoadFinding, Outcome
+from .insn import Code
 from .kernels import KernelRef
 from .load import load_findings, ref_names
 from .objfile import BpfObject
@@ -96,17 +99,28 @@ def resolve_object(obj: BpfObject, ref: KernelRef) -> Verdict:
             resolve_relo(ctx, sec.name, obj.func_at(sec, r.insn_off), r, code, obj.line_at(sec, r.insn_off))
             for r in sec.core_relos
         ]
-        poisoned = {r.relo.insn_off // 8 for r in results if r.status == Status.POISONED}
-        if poisoned:
-            values = {
-                r.relo.insn_off // 8: r.new_val
-                for r in results
-                if r.new_val is not None and r.status in (Status.OK, Status.ZERO)
-            }
-            entries = sorted({fi.insn_off // 8 for fi in sec.func_info}) or [0]
-            live = reachable(patched_code(code, values), entries, poisoned)
-            for r in results:
-                if r.status == Status.POISONED:
-                    r.reachable = r.relo.insn_off // 8 in live
+        live = live_poisoned(sec, code, results)
+        for r in results:
+            if r.status == Status.POISONED:
+                r.reachable = r.relo.insn_off // 8 in live
         verdict.results.extend(results)
     return verdict
+
+
+def live_poisoned(sec: ExtSection, code: Code, results: Sequence[ReloResult],
+                  memo: dict[tuple[object, ...], set[int]] | None = None) -> set[int]:
+    """Indexes of the section's poisoned instructions the verifier can still reach once every other
+    relocation is patched in; `memo` shares the answer between kernels that patch alike."""
+    poisoned = {r.relo.insn_off // 8 for r in results if r.status == Status.POISONED}
+    if not poisoned:
+        return set()
+    values = {r.relo.insn_off // 8: r.new_val for r in results
+              if r.new_val is not None and r.status in (Status.OK, Status.ZERO)}
+    key = (sec.name, tuple(sorted(values.items())), tuple(sorted(poisoned)))
+    live = memo.get(key) if memo is not None else None
+    if live is None:
+        entries = sorted({fi.insn_off // 8 for fi in sec.func_info}) or [0]
+        live = reachable(patched_code(code, values), entries, poisoned)
+        if memo is not None:
+            memo[key] = live
+    return live

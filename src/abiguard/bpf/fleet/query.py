@@ -21,12 +21,11 @@ from ...model.types import VOID
 from ...sources.shipped.ident import KernelIdentity
 from ..btf_ext import CoreRelo, ExtSection, ReloKind
 from ..candidates import TargetKernel
-from ..check import Verdict
+from ..check import Verdict, live_poisoned
 from ..compat import essential_name
 from ..findings import LoadFinding
 from ..load import load_findings, ref_names
 from ..objfile import BpfObject, read_object
-from ..reach import patched_code, reachable
 from ..resolve import ReloResult, ResolveContext, Status, resolve_relo
 from ..run import CoreResult, name_refs
 from .format import FleetFile, StoredRecord, open_fleet
@@ -388,21 +387,10 @@ def _assemble(
         for r in sec.core_relos:
             section.append(results[r.type_id][pos[r.type_id]])
             pos[r.type_id] += 1
-        poisoned = {r.relo.insn_off // 8 for r in section if r.status == Status.POISONED}
-        if poisoned:
-            values = {
-                r.relo.insn_off // 8: r.new_val
-                for r in section
-                if r.new_val is not None and r.status in (Status.OK, Status.ZERO)
-            }
-            key = (sec.name, tuple(sorted(values.items())), tuple(sorted(poisoned)))
-            live = memo.get(key)
-            if live is None:
-                entries = sorted({fi.insn_off // 8 for fi in sec.func_info}) or [0]
-                live = memo[key] = reachable(patched_code(obj.code[sec.name], values), entries, poisoned)
-            for i, r in enumerate(section):
-                if r.status == Status.POISONED and r.reachable != (r.relo.insn_off // 8 in live):
-                    section[i] = r = copy.copy(r)
-                    r.reachable = not r.reachable
+        live = live_poisoned(sec, obj.code[sec.name], section, memo)
+        for i, r in enumerate(section):
+            if r.status == Status.POISONED and r.reachable != (r.relo.insn_off // 8 in live):
+                section[i] = r = copy.copy(r)
+                r.reachable = not r.reachable
         out.extend(section)
     return out
