@@ -21,7 +21,7 @@ _COMMANDS = {
     "fleet": "abiguard.commands.fleet:fleet",
 }
 # The option that names each kind of thing the API reports as unknown (errors.UnknownName.what).
-_OPTION_OF = {"architecture": "--arch", "type": "--type", "format": "--format"}
+_OPTION_OF = {"architecture": "--arch", "type": "--type", "format": "--format", "kernel selection": "--select"}
 # Listed in --help without importing each command module.
 _SUMMARIES = {
     "layout": "Show a type's memory layout (pahole-style) per architecture.",

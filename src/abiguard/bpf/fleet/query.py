@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...errors import AbiguardError
+from ...errors import AbiguardError, UnknownName
 from ...model import ENUM_KINDS, Enumerator, IntEncoding, Kind, Member, Param, SecVar, Type, TypeGraph
 from ...model.target import TARGETS
 from ...model.types import VOID
@@ -42,7 +42,8 @@ def parse_select(spec: str | None) -> dict[str, str]:
         key, sep, value = part.partition("=")
         key = key.strip()
         if not sep or key not in SELECT_KEYS:
-            raise AbiguardError("--select", f"'{part}' is not KEY=VALUE with KEY one of {', '.join(SELECT_KEYS)}")
+            raise UnknownName("kernel selection",
+                              f"'{part}' is not KEY=VALUE with KEY one of {', '.join(SELECT_KEYS)}")
         out[key] = value.strip()
     return out
 
@@ -282,7 +283,8 @@ def check_core_fleet(
     chosen = [k for k, m in enumerate(metas) if _matches(m, select)]
     if not chosen:
         what = ",".join(f"{k}={v}" for k, v in select.items())
-        raise AbiguardError(fleet_path, f"no kernel in the index matches --select {what}" if what else "index is empty")
+        raise AbiguardError(fleet_path,
+                            f"no kernel in the index matches the selection {what}" if what else "index is empty")
     selected = set(chosen)
     objs = [read_object(Path(o)) for o in objects]
     q = FleetQuery(fleet)
