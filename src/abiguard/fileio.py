@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from types import ModuleType
 
@@ -54,10 +54,11 @@ def atomic_write(path: Path, data: bytes | str, make_dirs: bool = False) -> None
     directory = path.parent if str(path.parent) else Path(".")
     if make_dirs:
         directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    # O_EXCL with a random name, like mkstemp, but mode 0666 so the umask applies as to any new file
+    # (mkstemp's 0600 made reports and indexes private; reading the umask would mean setting it).
+    tmp = directory / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        # mkstemp makes the file 0600; the result should get the mode any new file gets here.
-        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
         os.replace(tmp, path)
@@ -65,13 +66,6 @@ def atomic_write(path: Path, data: bytes | str, make_dirs: bool = False) -> None
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def _umask() -> int:
-    """The process umask (only readable by setting it; set straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def cache_root() -> Path:
