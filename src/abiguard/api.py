@@ -190,10 +190,19 @@ def users(type_name: str, source: Source = None, arch: Arch = None,
 
 
 def check_core(objects: Sequence[str | Path], kernels: Sequence[str | Path] = (), base: str | Path | None = None,
-               use_cache: bool = True, load_checks: bool = True) -> CoreResult:
-    """Will each BPF object load on each kernel BTF (files, directories, BTFHub archives, shipped kernels;
-    the running kernel when none)? CO-RE relocations as libbpf resolves them and, with `load_checks`, what
-    the verifier would check from BTF; `result.ok` when nothing fails."""
+               use_cache: bool = True, load_checks: bool = True, fleet: str | Path | None = None,
+               select: str | None = None) -> CoreResult:
+    """Will each BPF object load on each kernel (BTF files, directories, BTFHub archives, shipped kernels; the
+    running kernel when none), or on each kernel of a `fleet` index that `select` (`arch=x86_64,...`) matches?
+    CO-RE relocations as libbpf resolves them and, with `load_checks`, what the verifier would check from BTF."""
+    if fleet is not None:
+        if kernels or base is not None:
+            raise AbiguardError(str(fleet), "a fleet index replaces the kernels and their base: give one or the other")
+        from .bpf.fleet.query import check_core_fleet, parse_select
+
+        return check_core_fleet(objects, Path(fleet), parse_select(select), load_checks)
+    if select is not None:
+        raise AbiguardError("select", "a kernel selection picks kernels of a fleet index: give the index too")
     from .bpf.run import check_core as run
 
     return run(objects, kernels, Path(base) if base is not None else None, use_cache=use_cache,

@@ -155,3 +155,34 @@ def test_check_core_of_a_clang_bpf_object(compile_c: Callable[..., Path]) -> Non
     assert by_kernel == {"good.o": True, "bad.o": False}
     cli = _cli("core", prog, "--kernel", good, "--kernel", bad, "--no-cache")
     assert cli.returncode == 1, cli.stderr
+
+
+def test_check_core_on_a_fleet_index_equals_the_cli(compile_c: Callable[..., Path], tmp_path: Path) -> None:
+    prog = compile_c(
+        "struct user_regs { unsigned long sp; unsigned long pc; } __attribute__((preserve_access_index));\n"
+        "int get_pc(struct user_regs *r) { return __builtin_preserve_access_index(r->pc); }\n",
+        name="prog",
+    )
+    good = compile_c("struct user_regs { unsigned long pc; unsigned long sp; };\nstruct user_regs *keep;\n",
+                     name="good", cflags=["-O0"])
+    bad = compile_c("struct user_regs { unsigned long sp; };\nstruct user_regs *keep;\n", name="bad", cflags=["-O0"])
+    index = tmp_path / "two.fleet"
+    built = _cli("fleet", "build", "--serial", good, bad, "-o", index)
+    assert built.returncode == 0, built.stderr
+    per_kernel = abiguard.check_core([prog], [good, bad], use_cache=False)
+    on_fleet = abiguard.check_core([prog], fleet=index)
+    assert on_fleet == per_kernel
+    assert [(Path(v.kernel).name, v.ok) for v in on_fleet.verdicts] == [("good.o", True), ("bad.o", False)]
+    only_good = abiguard.check_core([prog], fleet=index, select=f"name=*{good.name}")
+    assert only_good.ok and only_good.kernels == (str(good),)
+    cli = _cli("core", prog, "--fleet", index, "--select", f"name=*{good.name}", "--format", "json")
+    assert cli.returncode == 0, cli.stderr
+    assert [cell["kernel"] for cell in json.loads(cli.stdout)["matrix"]] == list(only_good.kernels)
+    relocations = abiguard.check_core([prog], fleet=index, load_checks=False)
+    assert all(not v.load_checked for v in relocations.verdicts)
+    with pytest.raises(UnknownName):
+        abiguard.check_core([prog], fleet=index, select="colour=red")
+    with pytest.raises(AbiguardError):
+        abiguard.check_core([prog], [good], fleet=index)
+    with pytest.raises(AbiguardError):
+        abiguard.check_core([prog], [good], select="arch=x86_64")

@@ -60,9 +60,7 @@ def core(
     if fleet_index:
         if kernels or base:
             raise click.UsageError("--fleet replaces --kernel and --base: give one or the other")
-        from ..bpf.fleet.query import check_core_fleet, parse_select
-
-        result = check_core_fleet(objects, Path(fleet_index), parse_select(select), not relocations_only)
+        result = api.check_core(objects, fleet=fleet_index, select=select, load_checks=not relocations_only)
     elif select:
         raise click.UsageError("--select needs --fleet")
     else:
