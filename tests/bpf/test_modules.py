@@ -75,3 +75,23 @@ def test_module_file_on_its_package_as_base(bpf_prog, amd64_61: Path, tmp_path: 
     for verdict in result.verdicts:
         (relo,) = verdict.results
         assert relo.status.name == "OK" and "nft_ctx.family" in relo.target
+
+
+# vmlinux has `struct nf_conntrack_helper` only as a forward and no FUNC gss_wrap, but it holds both
+# strings, so the modules that define them (act_ct/nf_conntrack, auth_rpcgss) name them by vmlinux's
+# string offsets: their own string sections do not hold the names.
+BASE_NAMED_PROG = """
+struct nf_conntrack_helper { char name[16]; } __attribute__((preserve_access_index));
+SEC("kprobe/nf_conntrack_helper_register")
+int on_helper(struct nf_conntrack_helper *h) { return h->name[1]; }
+SEC("fentry/gss_wrap")
+int on_wrap(unsigned long long *ctx) { return (int)ctx[0]; }
+"""
+
+
+def test_module_types_named_by_vmlinux_strings(bpf_prog, amd64_61: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (verdict,) = check_core([bpf_prog(BASE_NAMED_PROG)], [amd64_61]).verdicts
+    (relo,) = verdict.results
+    assert relo.status.name == "OK" and "nf_conntrack_helper.name" in relo.target, relo
+    assert [f for f in verdict.load if f.check == Check.ATTACH] == []

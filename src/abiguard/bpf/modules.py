@@ -1,8 +1,8 @@
 """A kernel's modules (split BTF on its vmlinux), fetched and parsed only when a check needs one.
 
 libbpf looks in module BTF only when vmlinux has no match (CO-RE candidates, kfuncs, attach
-targets); so do the checks here, through `ModuleSet.holding(name)`: a byte search of each module's
-raw BTF picks the few modules that can define `name`, and only those are parsed.
+targets); so do the checks here, through `ModuleSet.holding(name)`: the modules whose own types carry
+the name. A byte search of each module's raw BTF picks the few that can, and only those are parsed.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .candidates import TargetKernel
+from .candidates import TargetKernel, ids_with_essential_name
+from .compat import essential_name
 
 if TYPE_CHECKING:
     from ..model.target import Target
@@ -49,18 +50,40 @@ class ModuleSet:
         return found
 
     def holding(self, name: str) -> list[tuple[str, TargetKernel]]:
-        """(module, its split kernel) for every module whose own strings hold `name` or `name___...`,
-        in module-name order; callers look the name up in each."""
+        """(module, its split kernel) for every module whose own types carry `name` or `name___...`, in
+        module-name order. Split BTF names a type by a string of vmlinux when vmlinux has that string, so a
+        module is picked by its own strings or by the offset of such a vmlinux string, then checked."""
         key = name.encode("utf-8", "surrogateescape")
+        in_base = self._base_offsets(name)
         out = []
         for module, raw in sorted(self._modules().items()):
-            if b"\0" + key + b"\0" in raw or b"\0" + key + b"___" in raw:
+            if b"\0" + key + b"\0" in raw or b"\0" + key + b"___" in raw or any(off in raw for off in in_base):
                 kernel = self.kernel(module)
-                if kernel is not None:
+                if kernel is not None and defines(kernel, name):
                     out.append((module, kernel))
+        return out
+
+    def _base_offsets(self, name: str) -> list[bytes]:
+        """The offsets, as a module's BTF words would hold them, of vmlinux strings with essential name `name`."""
+        strings = self.base.strings
+        order = "little" if self.base.btf.header.endian == "little" else "big"
+        key = b"\0" + name.encode("utf-8", "surrogateescape")
+        out = []
+        pos = strings.find(key)
+        while pos >= 0:
+            end = strings.find(b"\0", pos + 1)
+            full = strings[pos + 1 : end if end >= 0 else len(strings)].decode("utf-8", "surrogateescape")
+            if essential_name(full) == name:
+                out.append((pos + 1).to_bytes(4, order))
+            pos = strings.find(key, pos + 1)
         return out
 
     def _modules(self) -> dict[str, bytes]:
         if self._raw is None:
             self._raw = self.fetch()
         return self._raw
+
+
+def defines(kernel: TargetKernel, name: str) -> bool:
+    """Does a module's own BTF (past vmlinux's ids) hold a type whose essential name is `name`?"""
+    return any(i >= kernel.split_start for i in ids_with_essential_name(kernel, name))
