@@ -21,7 +21,7 @@ from ...errors import AbiguardError
 from ...gc_pause import gc_paused
 from ...model.types import COMPOSITE_KINDS, TRANSPARENT_KINDS, VOID, Kind, Type
 from .decode import decode_record, edges
-from .links import raw_links
+from .links import LinkFault, link_heights, raw_links
 from .names import NameIndex
 
 if TYPE_CHECKING:
@@ -33,6 +33,8 @@ _WHITE, _GREY, _BLACK = 0, 1, 2
 MAX_DEPTH = 128
 # After this many types checked one by one, check the whole file in one bulk pass instead.
 _CHECKS_BEFORE_BULK = 5000
+# The links each cycle rule does not follow (see _check): pointers, then structs and unions.
+_STOPS = (frozenset({Kind.PTR}), frozenset({Kind.STRUCT, Kind.UNION}))
 _SIZED_KINDS = frozenset({Kind.INT, Kind.FLOAT, Kind.ENUM, Kind.ENUM64, Kind.STRUCT, Kind.UNION})
 
 
@@ -357,76 +359,46 @@ class BtfTypes(Sequence[Type]):
         time; a failure is reported as decoding or walking the culprit reports it. Skipped when an earlier
         parse of these same bytes proved every id under both rules (`restore_proven`)."""
         n = len(self.starts)
-        if self._colors[0].count(_BLACK) == n and self._colors[1].count(_BLACK) == n:
+        rules = [rule for rule in (0, 1) if self._colors[rule].count(_BLACK) != n]
+        if not rules:
             return
-        links, kinds = raw_links(self.words, self.starts)
-        limit, first = self.count, self.first_id
-        for local, targets in enumerate(links):
-            if targets and max(targets) >= limit:
-                self.decoded(first + local)  # raises, naming the field and the id
-                raise self.error(first + local, self.starts[local], f"names a type id beyond the last id {limit - 1}")
+        if self.base is not None:
+            self.base.check_links()  # its heights are the floor of ours
+        links = raw_links(self.words, self.starts)
         with gc_paused():
-            self._check_cycles(links, kinds)
+            for rule in rules:
+                try:
+                    heights = link_heights(links, _STOPS[rule], self.first_id, self._heights_below(rule), MAX_DEPTH)
+                except LinkFault as fault:
+                    raise self._named(fault, rule) from None
+                self._heights[rule][:] = _array(heights)
+                self._colors[rule][:] = bytes([_BLACK]) * n
+
+    def _heights_below(self, rule: int) -> list[int]:
+        """Heights of every id under our first id, void's (0) included: the base's, whole."""
+        if self.base is None:
+            return [0]
+        return [*self.base._heights_below(rule), *self.base._heights[rule]]
+
+    def _named(self, fault: LinkFault, rule: int) -> AbiguardError:
+        """The error for a fault the raw pass found, worded as decoding or walking the culprit words it."""
+        tid, local = fault.tid, fault.tid - self.first_id
+        if fault.what == "deep":
+            return self._depth_error(tid, rule)
+        if fault.what == "missing":
+            self.decoded(tid)  # raises, naming the field and the id
+            return self.error(tid, self.starts[local], f"names a type id beyond the last id {self.count - 1}")
+        self._walk(tid, rule)  # raises, naming the cycle
+        return self.error(tid, self.starts[local], "lies on a reference cycle")
 
     def _validate_own(self) -> None:
         first, count = self.first_id, self.count
         decoded = [self.decoded(tid) for tid in range(first, count)]
-        self._check_cycles([edges(t) for t in decoded], [t.kind for t in decoded])
+        self.check_links()
         for local, t in enumerate(decoded):
             if self._ready[local] is None:
                 self._check_targets(first + local, t)
                 self._ready[local] = t
-
-    def _check_cycles(self, all_edges: Sequence[Sequence[int]], kinds: Sequence[int]) -> None:
-        """Both cycle rules (see _check) and the depth limit over every own id at once: a topological
-        sort (Kahn) of the given links; ids on a cycle are then walked one by one to name it."""
-        first, count = self.first_id, self.count
-        n = count - first
-        for rule in (0, 1):
-            color = self._colors[rule]
-            if color.count(_BLACK) == n:
-                continue
-            stop = (Kind.PTR,) if rule == 0 else (Kind.STRUCT, Kind.UNION)
-            outs = [() if k in stop else e for k, e in zip(kinds, all_edges, strict=True)]
-            below_base = [0] * n  # tallest base record each id points at (split BTF)
-            if first > 1 and self.base is not None:
-                for local, targets in enumerate(outs):
-                    in_base = [e for e in targets if e < first]
-                    if in_base:
-                        for e in in_base:
-                            self._ensure_walked(e, rule)
-                        below_base[local] = max(self.height(e, rule) for e in in_base)
-                        outs[local] = [e for e in targets if e >= first]
-            # Kahn's topological sort over own ids (lists indexed by id; ids below `first` stay unused).
-            indegree = [0] * count
-            for targets in outs:
-                for e in targets:
-                    indegree[e] += 1
-            order = [i for i in range(first, count) if not indegree[i]]
-            for i in order:  # grows while iterating: the Kahn queue
-                for e in outs[i - first]:
-                    indegree[e] -= 1
-                    if not indegree[e]:
-                        order.append(e)
-            if len(order) < n:
-                # Some id lies on a cycle; the per-id walk finds it and names it, lowest ids first.
-                for tid in range(first, count):
-                    if indegree[tid]:
-                        self._walk(tid, rule)
-                stuck = next(tid for tid in range(first, count) if indegree[tid])
-                raise self.error(stuck, self.starts[stuck - first], "lies on a reference cycle")
-            heights = [0] * count
-            for i in reversed(order):  # children before parents
-                h = below_base[i - first]
-                for e in outs[i - first]:
-                    if heights[e] > h:
-                        h = heights[e]
-                heights[i] = h + 1
-            if n and max(heights) > MAX_DEPTH:
-                too_deep = next(i for i in range(first, count) if heights[i] > MAX_DEPTH)
-                raise self._depth_error(too_deep, rule)
-            self._heights[rule][:] = _array(heights[first:])
-            color[:] = bytes([_BLACK]) * n
 
     # --- names ------------------------------------------------------------------------
     def ids_named(self, name: str) -> list[int]:
