@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .elfobj import (
+    SHN_UNDEF,
+    SHT_NOBITS,
+    SHT_PROGBITS,
+    SHT_REL,
+    SHT_RELA,
+    STB_LOCAL,
+    STB_WEAK,
+    STT_FUNC,
+    STT_NOTYPE,
+    STT_OBJECT,
+    ElfObject,
+)
+
 _SHF_EXECINSTR = 0x4
 # Sections libbpf turns into maps of global data (".rodata.str1.1" and ".data.custom" included).
 _DATA_PREFIXES = (".rodata", ".data", ".bss")
@@ -48,49 +62,39 @@ class ElfParts:
         return {s.name for s in self.symbols if s.section == "" and s.weak}
 
 
-def read_parts(elf: object, raw: bytes) -> ElfParts:
-    """Collect the parts from a pyelftools ELFFile over `raw` (bounds are checked by the caller's reader)."""
-    from elftools.elf.relocation import RelocationSection
-    from elftools.elf.sections import SymbolTableSection
-
+def read_parts(elf: ElfObject) -> ElfParts:
+    """Collect the parts from an object's section table; a malformed table is an ElfError."""
     parts = ElfParts()
-    sections = list(elf.iter_sections())  # type: ignore[attr-defined]
+    sections = elf.sections
     names = [s.name for s in sections]
     for sec in sections:
-        flags, size = sec["sh_flags"], sec["sh_size"]
-        if sec["sh_type"] == "SHT_PROGBITS" and flags & _SHF_EXECINSTR and size:
-            off = sec["sh_offset"]
-            parts.programs[sec.name] = raw[off : off + size]
-        elif sec["sh_type"] in ("SHT_PROGBITS", "SHT_NOBITS") and sec.name.startswith(_DATA_PREFIXES) and size:
-            parts.data_sections[sec.name] = size
-    symtab = next((s for s in sections if isinstance(s, SymbolTableSection)), None)
-    if symtab is None:
+        if sec.type == SHT_PROGBITS and sec.flags & _SHF_EXECINSTR and sec.size:
+            parts.programs[sec.name] = elf.data(sec)
+        elif sec.type in (SHT_PROGBITS, SHT_NOBITS) and sec.name.startswith(_DATA_PREFIXES) and sec.size:
+            parts.data_sections[sec.name] = sec.size
+    syms = elf.symbols()
+    if syms is None:
         return parts
-    syms = list(symtab.iter_symbols())
     for sym in syms:
-        shndx = sym["st_shndx"]
-        in_sec = names[shndx] if isinstance(shndx, int) and 0 < shndx < len(names) else ""
-        kind, bind = sym["st_info"]["type"], sym["st_info"]["bind"]
-        if sym.name and kind in ("STT_FUNC", "STT_NOTYPE", "STT_OBJECT"):
-            is_func, is_global, weak = kind == "STT_FUNC", bind != "STB_LOCAL", bind == "STB_WEAK"
-            parts.symbols.append(ElfSymbol(sym.name, in_sec, sym["st_value"], is_func, is_global, weak))
+        at = sym.section_index
+        in_sec = names[at] if at is not None and 0 < at < len(names) else ""
+        if sym.name and sym.type in (STT_FUNC, STT_NOTYPE, STT_OBJECT):
+            is_func, is_global, weak = sym.type == STT_FUNC, sym.bind != STB_LOCAL, sym.bind == STB_WEAK
+            parts.symbols.append(ElfSymbol(sym.name, in_sec, sym.value, is_func, is_global, weak))
     for sec in sections:
-        if not isinstance(sec, RelocationSection):
+        if sec.type not in (SHT_REL, SHT_RELA):
             continue
-        target = names[sec["sh_info"]] if 0 < sec["sh_info"] < len(names) else ""
+        target = names[sec.info] if 0 < sec.info < len(names) else ""
         if target not in parts.programs:
             continue
         table: dict[int, SymRef] = {}
-        for rel in sec.iter_relocations():
-            idx = rel["r_info_sym"]
+        for offset, idx in elf.relocations(sec):
             if not 0 < idx < len(syms):
                 continue
             sym = syms[idx]
-            name, shndx = sym.name, sym["st_shndx"]
-            if not name and isinstance(shndx, int) and shndx < len(names):
-                name = names[shndx]  # a section symbol: calls into .text and map-value references
-            table[rel["r_offset"]] = SymRef(
-                name, sym["st_shndx"] == "SHN_UNDEF", sym["st_info"]["bind"] == "STB_WEAK"
-            )
+            name, at = sym.name, sym.section_index
+            if not name and at is not None and at < len(names):
+                name = names[at]  # a section symbol: calls into .text and map-value references
+            table[offset] = SymRef(name, sym.shndx == SHN_UNDEF, sym.bind == STB_WEAK)
         parts.relocs[target] = table
     return parts

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import io
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AbiguardError
 from ..model import Kind, TypeGraph
 from .btf_ext import BtfExt, ExtSection, LineInfo, parse_btf_ext
+from .elfobj import SHT_PROGBITS, SHT_REL, ElfError, parse_elf
 from .elfparts import ElfParts, read_parts
 from .insn import Code
 
@@ -62,9 +61,6 @@ class BpfObject:
 
 def read_object(path: Path) -> BpfObject:
     """Read a BPF ELF object; AbiguardError naming the file for anything malformed."""
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
-
     from ..sources.btf.reader import parse_btf
 
     try:
@@ -77,42 +73,32 @@ def read_object(path: Path) -> BpfObject:
     if raw[:4] != b"\x7fELF":
         raise AbiguardError(path, "not an ELF object")
     try:
-        elf = ELFFile(io.BytesIO(raw))
+        elf = parse_elf(raw)
         big = not elf.little_endian
-        sections = {s.name: s for s in elf.iter_sections()}
+        sections = {s.name: s for s in elf.sections}
         btf_sec = sections.get(".BTF")
         ext_sec = sections.get(".BTF.ext")
         if btf_sec is None:
             raise AbiguardError(path, "no .BTF section (compile with clang -g)")
         if ext_sec is None:
             raise AbiguardError(path, "no .BTF.ext section (compile with clang -g -target bpf)")
-        btf_data, ext_data = _section_bytes(path, btf_sec, raw), _section_bytes(path, ext_sec, raw)
+        btf_data, ext_data = elf.data(btf_sec), elf.data(ext_sec)
         parsed = parse_btf(btf_data, f"{path}:.BTF", None, None)
-        ext = parse_btf_ext(ext_data, str(path), parsed.string_at, len(parsed.graph), ext_sec["sh_offset"])
+        ext = parse_btf_ext(ext_data, str(path), parsed.string_at, len(parsed.graph), ext_sec.offset)
         code: dict[str, Code] = {}
         for name in ext.sections:
             sec = sections.get(name)
-            if sec is None or sec["sh_type"] != "SHT_PROGBITS":
+            if sec is None or sec.type != SHT_PROGBITS:
                 raise AbiguardError(path, f".BTF.ext refers to section '{name}', which the object does not have")
-            code[name] = Code(_section_bytes(path, sec, raw), big)
+            code[name] = Code(elf.data(sec), big)
         for sec in sections.values():
-            if sec["sh_type"] in ("SHT_PROGBITS", "SHT_REL"):
-                _section_bytes(path, sec, raw)
-        try:
-            parts = read_parts(elf, raw)
-        except (ValueError, KeyError, IndexError, struct.error) as e:
-            raise AbiguardError(path, f"malformed symbol or relocation table: {e}") from None
-    except ELFError as e:
+            if sec.type in (SHT_PROGBITS, SHT_REL):
+                elf.data(sec)
+        parts = read_parts(elf)
+    except ElfError as e:
         raise AbiguardError(path, f"malformed ELF: {e}") from None
     for s in ext.sections.values():
         for fi in s.func_info:
             if parsed.graph[fi.type_id].kind != Kind.FUNC:
                 raise AbiguardError(path, f"func_info in '{s.name}' names type [{fi.type_id}], not a FUNC")
     return BpfObject(path, parsed.graph, ext, code, big, hashlib.sha256(raw).hexdigest(), parts)
-
-
-def _section_bytes(path: Path, sec: object, raw: bytes) -> bytes:
-    off, size = sec["sh_offset"], sec["sh_size"]  # type: ignore[index]
-    if off + size > len(raw):
-        raise AbiguardError(path, f"section {sec.name} (offset {off:#x}, {size} bytes) runs past the end of the file")  # type: ignore[attr-defined]
-    return raw[off : off + size]
