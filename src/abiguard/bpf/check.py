@@ -6,16 +6,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .btf_ext import ExtSection
 from .cache import Cache, code_digest
 from .findings import LoadFinding, Outcome
 from .insn import Code
-from .kernels import KernelRef
 from .load import load_findings, ref_names
 from .objfile import BpfObject
 from .reach import patched_code, reachable
 from .resolve import ReloResult, ResolveContext, Status, resolve_relo
+
+if TYPE_CHECKING:  # the kernel readers load only where kernels are read, not for a fleet query
+    from .kernels import KernelRef
 
 
 @dataclass

@@ -10,7 +10,6 @@ from ..errors import AbiguardError
 from ..sources.shipped.ident import KernelIdentity
 from .cache import Cache
 from .check import Verdict, check_object
-from .kernels import DEFAULT_KERNEL, load_kernels
 from .objfile import read_object
 
 
@@ -38,6 +37,8 @@ def check_core(
 ) -> CoreResult:
     """Check every object on every kernel (the running kernel when none given): CO-RE relocations and,
     with `load_checks`, everything else that decides whether it loads."""
+    from .kernels import DEFAULT_KERNEL, load_kernels  # not at the top: reports and fleet queries import CoreResult
+
     sources = [str(k) for k in kernels]
     if not sources:
         if not DEFAULT_KERNEL.exists():

@@ -7,16 +7,17 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..api import Missing, ReadOptions
 from ..errors import AbiguardError
 from ..fileio import atomic_write
-from ..model import TypeGraph
 from ..model.diagnostics import arch_label, notes_by_arch
-from ..sources.libc import HELP as LIBC_HELP
+
+if TYPE_CHECKING:
+    from ..api import Missing, ReadOptions
+    from ..model import TypeGraph
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,6 +44,9 @@ class SourceArgs:
 def source_options(f: F) -> F:
     """Add the options that say how sources are read (arches, include dirs, defines, split-BTF base,
     cache) and hand the command one `sources: SourceArgs` argument for all of them."""
+    # Imported here, not at the top: `core` shares this module and reads no sources.
+    from ..api import ReadOptions
+    from ..sources.libc import HELP as LIBC_HELP
 
     @functools.wraps(f)
     def command(*args: Any, arch: tuple[str, ...], include: tuple[str, ...], define: tuple[str, ...],

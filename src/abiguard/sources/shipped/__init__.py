@@ -11,11 +11,10 @@ from pathlib import Path
 
 from ...errors import AbiguardError
 from ...model.target import TARGETS, Target
-from .deb import is_deb, kernel_image, kernel_modules
-from .decompress import compression_of, decompress
-from .elfbytes import read_elf_bytes
 from .ident import KernelIdentity, from_deb_name, from_file_name
-from .image import btf_from_image, is_kernel_image
+
+# The readers (tar, decompressors, ELF, images) are imported where they are used: KernelIdentity is imported
+# by reports and fleet queries, which read no kernel file.
 
 __all__ = ["ShippedBtf", "is_module_file", "is_shipped", "module_btf", "package_module_btfs", "read_shipped"]
 
@@ -34,11 +33,17 @@ class ShippedBtf:
 
 def is_shipped(data: bytes) -> bool:
     """Is this a kernel package or kernel image (not already raw BTF or an ELF file)?"""
+    from .deb import is_deb
+    from .image import is_kernel_image
+
     return is_deb(data) or (data[:4] != b"\x7fELF" and is_kernel_image(data))
 
 
 def read_shipped(path: Path, data: bytes) -> ShippedBtf:
     """vmlinux BTF from a .deb or a kernel image; the file's name adds what the image does not say."""
+    from .deb import is_deb, kernel_image
+    from .image import btf_from_image
+
     where = str(path)
     if is_deb(data):
         member, image = kernel_image(data, where)
@@ -60,6 +65,9 @@ def is_module_file(name: str) -> bool:
 
 def module_btf(data: bytes, where: str) -> bytes:
     """The split .BTF of one kernel module file (.ko, or .ko.xz/.zst/.gz); none is an AbiguardError."""
+    from .decompress import compression_of, decompress
+    from .elfbytes import read_elf_bytes
+
     if compression_of(data) is not None:
         data = decompress(data, where, _MAX_MODULE)
     sec = read_elf_bytes(data, where, (".BTF",)).sections.get(".BTF")
@@ -70,6 +78,9 @@ def module_btf(data: bytes, where: str) -> bytes:
 
 def package_module_btfs(path: Path, data: bytes) -> dict[str, bytes]:
     """Module name -> split .BTF of every module in a kernel package that has BTF (sorted by name)."""
+    from .deb import kernel_modules
+    from .elfbytes import read_elf_bytes
+
     out: dict[str, bytes] = {}
     for name, ko in kernel_modules(data, str(path)):
         sec = read_elf_bytes(ko, f"{path}:{name}", (".BTF",)).sections.get(".BTF")
