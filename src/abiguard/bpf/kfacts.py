@@ -43,12 +43,12 @@ class KernelFacts:
     def _find_anon(self, enumerator: str) -> dict[str, int] | None:
         g = self.graph
         types = g.types
-        kind_no = getattr(types, "kind_no", None)
-        listed = getattr(types, "anonymous_enum_ids", None)  # a fleet index lists them, a kernel BTF does not
-        for tid in listed() if listed is not None else g.ids():
-            # The BTF reader knows each record's kind without decoding it; other graphs decode.
-            if kind_no is not None and kind_no(tid) not in (Kind.ENUM, Kind.ENUM64):
-                continue
+        # A kernel BTF finds the enums naming it by a string search, a fleet index lists its anonymous
+        # enums; other graphs decode every type.
+        naming = getattr(types, "enums_naming", None)
+        listed = getattr(types, "anonymous_enum_ids", None)
+        ids = naming(enumerator) if naming is not None else listed() if listed is not None else g.ids()
+        for tid in ids:
             t = g[tid]
             if t.kind in ENUM_KINDS and not t.name and any(e.name == enumerator for e in t.enumerators):
                 return {e.name: e.value for e in t.enumerators}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import struct
 from array import array
+from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Protocol
 
 _WORD = struct.Struct("=I")  # name offsets are packed as native 32-bit words, as the scan stores them
+_ENUMERATOR_WORDS = {6: 2, 19: 3}  # ENUM: (name, value); ENUM64: (name, lo32, hi32), after the 3-word head
 
 
 class NamedRecords(Protocol):
@@ -41,6 +43,7 @@ class NameIndex:
         self._remembered: dict[str, list[int]] = {}
         self._by_name_off: dict[int, list[int]] | None = None
         self._packed_offs: bytes | None = None
+        self._packed_words: bytes | None = None
         self.full: dict[str, list[int]] | None = None
         self._lookups = 0
 
@@ -98,6 +101,35 @@ class NameIndex:
             hits.append(btf.str_base + pos)
             pos = data.find(key, pos + 1)
         return hits
+
+    def enums_naming(self, enumerator: str) -> list[int]:
+        """Ids (base included) of the ENUM/ENUM64 records that have an enumerator called `enumerator`:
+        a byte search of the type words for its string offsets, so no record is decoded or visited."""
+        btf = self.btf
+        found = btf.base.names.enums_naming(enumerator) if btf.base is not None else []
+        if self._packed_words is None:
+            words = btf.words
+            self._packed_words = words.tobytes() if isinstance(words, array) else array("I", words).tobytes()
+        packed, words, starts = self._packed_words, btf.words, btf.starts
+        own: set[int] = set()
+        for off in self.string_hits(enumerator.encode("utf-8", "surrogateescape") + b"\0"):
+            key = _WORD.pack(off)
+            pos = packed.find(key)
+            while pos >= 0:
+                if pos % 4 == 0:
+                    word = pos >> 2
+                    local = bisect_right(starts, word) - 1
+                    w = starts[local]
+                    info = words[w + 1]
+                    stride = _ENUMERATOR_WORDS.get((info >> 24) & 0x1F)
+                    if stride and word >= w + 3 and (word - w - 3) % stride == 0 and word < w + 3 + stride * (
+                        info & 0xFFFF
+                    ):
+                        own.add(btf.first_id + local)
+                    pos = packed.find(key, pos + 4)
+                else:
+                    pos = packed.find(key, pos + 1)
+        return found + sorted(own)
 
     def _ids_with_name_off(self, off: int) -> list[int]:
         """Own ids whose record's name_off is `off`: a byte search over the packed offsets (memchr speed,

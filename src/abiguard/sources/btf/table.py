@@ -405,6 +405,10 @@ class BtfTypes(Sequence[Type]):
         """Ids (base included) whose record carries `name`, ascending; cheap for a handful of names."""
         return self.names.ids_named(name)
 
+    def enums_naming(self, enumerator: str) -> list[int]:
+        """Ids (base included) of the enums with an enumerator called `enumerator`, ascending."""
+        return self.names.enums_naming(enumerator)
+
 
 def _array(values: list[int]) -> array:
     return array("I", values)
