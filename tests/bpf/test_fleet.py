@@ -18,6 +18,7 @@ import pytest
 
 from . import test_relocate as progs
 from .conftest import run_core
+from .test_modules import MODULE_PROGS
 from .test_oracle import VMLINUX_PROG
 
 KERNEL_PACKAGES = Path(os.environ.get("ABIGUARD_TEST_CACHE", Path.home() / ".cache" / "abiguard-tests")) / "kernels"
@@ -114,13 +115,15 @@ def test_fleet_on_running_kernel_and_packages(fleet_objects, vmlinux_btf, kernel
     same_answers(fleet_objects, kernels, index)
 
 
-def test_fleet_of_debian_packages(fleet_objects, tmp_path):
-    """Real distro kernels as shipped (scripts/kernels.sh caches a few): the fleet answers per kernel too."""
+def test_fleet_of_debian_packages(fleet_objects, bpf_prog, tmp_path):
+    """Real distro kernels as shipped (scripts/kernels.sh caches a few): the fleet answers per kernel too,
+    for objects that need the packages' modules as well (kfuncs, attach targets and types defined there)."""
     packages = sorted(KERNEL_PACKAGES.glob("linux-image-*.deb"))
     if not packages:
         pytest.skip(f"no kernel packages in {KERNEL_PACKAGES} (run scripts/kernels.sh)")
     index = build(tmp_path / "debs.fleet", *packages, extra=("--workers", "2"))
-    same_answers(fleet_objects, packages, index, cache=True)
+    module_objects = [bpf_prog(body, name=name) for name, body in MODULE_PROGS.items()]
+    same_answers([*fleet_objects, *module_objects], packages, index, cache=True)
     doc = json.loads(abiguard("fleet", "info", index, "--format", "json").stdout)
     assert [k["version"] for k in doc["kernels"]] == [p.name.split("_")[1] for p in packages]
     assert doc["records"] < doc["kernel_types"]  # kernels of one series share their types

@@ -95,3 +95,31 @@ def test_module_types_named_by_vmlinux_strings(bpf_prog, amd64_61: Path, tmp_pat
     (relo,) = verdict.results
     assert relo.status.name == "OK" and "nf_conntrack_helper.name" in relo.target, relo
     assert [f for f in verdict.load if f.check == Check.ATTACH] == []
+
+
+# nf_conntrack's kfuncs (6.1 and 6.12 mark no kfuncs with tags: "unknown", not "fails"), an fentry on one
+# of its functions by plain name and one by module:function reading past its last argument.
+CONNTRACK_PROG = """
+struct xdp_md { __u32 data; __u32 data_end; __u32 data_meta; __u32 ingress_ifindex; __u32 rx_queue_index; };
+struct bpf_sock_tuple { struct { __be32 saddr; __be32 daddr; __be16 sport; __be16 dport; } ipv4; };
+struct nf_conn { int unused; };
+struct bpf_ct_opts { __s32 netns_id; __s32 error; __u8 l4proto; } __attribute__((preserve_access_index));
+extern struct nf_conn *bpf_xdp_ct_lookup(struct xdp_md *xdp_ctx, struct bpf_sock_tuple *bpf_tuple, __u32 tuple__sz,
+                                         struct bpf_ct_opts *opts, __u32 opts__sz) __ksym;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym;
+SEC("xdp")
+int lookup(struct xdp_md *ctx)
+{
+    struct bpf_sock_tuple tup = {};
+    struct bpf_ct_opts opts = {};
+    struct nf_conn *ct = bpf_xdp_ct_lookup(ctx, &tup, sizeof(tup.ipv4), &opts, bpf_core_type_size(struct bpf_ct_opts));
+    if (ct)
+        bpf_ct_release(ct);
+    return 0;
+}
+SEC("fentry/nf_conntrack_in")
+int on_in(unsigned long long *ctx) { return (int)ctx[1]; }
+SEC("fentry/nf_conntrack:nf_ct_get_tuplepr")
+int on_tuple(unsigned long long *ctx) { return (int)ctx[5]; }
+"""
+MODULE_PROGS = {"conntrack": CONNTRACK_PROG, "nftables": MODULE_PROG, "basenamed": BASE_NAMED_PROG}

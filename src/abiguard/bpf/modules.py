@@ -35,6 +35,10 @@ class ModuleSet:
         """Module names, sorted."""
         return sorted(self._modules())
 
+    def blobs(self) -> dict[str, bytes]:
+        """Module name -> its raw split BTF (for indexing every module)."""
+        return self._modules()
+
     def kernel(self, module: str) -> TargetKernel | None:
         """vmlinux plus one module as a split-BTF kernel (ids of vmlinux first), or None when no such module."""
         found = self._parsed.get(module)

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 from ...errors import AbiguardError
 from ...fileio import atomic_write
+from ..modules import ModuleSet
 from .format import FleetData, StoredRecord, encode
-from .records import VOID_HASH, Hash, KernelRows, Record, kernel_rows, record_hash
+from .records import VOID_HASH, Hash, KernelRows, ModuleRows, Record, TypeHasher, record_hash, slot_key
 
 if TYPE_CHECKING:
     from ..kernels import KernelRef
@@ -32,6 +33,12 @@ class Builder:
     # hundreds of millions of them: tuples would not fit in memory)
     postings: list[array] = field(default_factory=list)
     kernels: list[dict[str, object]] = field(default_factory=list)
+    # Modules: each distinct module content is a slot (its own types' named hashes, by own index + 1);
+    # each kernel lists (module name, slot), in name order.
+    slots: dict[Hash, int] = field(default_factory=dict)
+    slot_named: list[list[tuple[int, Hash]]] = field(default_factory=list)
+    slot_types: list[int] = field(default_factory=list)
+    kernel_modules: list[list[tuple[str, int]]] = field(default_factory=list)
 
     def add(self, rows: KernelRows) -> None:
         """Append one kernel."""
@@ -40,6 +47,17 @@ class Builder:
         self._add_records(rows.records)
         for tid, h in rows.named:
             self.postings[self.index[h]].extend((k, tid))
+        self.kernel_modules.append(
+            [(m.name, self._slot(slot_key(m.named, m.types), m.named, m.types)) for m in rows.modules]
+        )
+
+    def _slot(self, key: Hash, named: list[tuple[int, Hash]], types: int) -> int:
+        slot = self.slots.get(key)
+        if slot is None:
+            slot = self.slots[key] = len(self.slot_named)
+            self.slot_named.append(named)
+            self.slot_types.append(types)
+        return slot
 
     def _add_records(self, records: Iterable[tuple[Hash, Record]]) -> None:
         for h, rec in records:
@@ -59,14 +77,22 @@ class Builder:
                 shifted = array("I", plist)
                 shifted[::2] = array("I", (k + offset for k in plist[::2]))
                 self.postings[self.index[h]].extend(shifted)
+        keys = list(part.slots)  # insertion order == slot order
+        to_slot = [self._slot(key, part.slot_named[i], part.slot_types[i]) for i, key in enumerate(keys)]
+        self.kernel_modules.extend([[(name, to_slot[s]) for name, s in mods] for mods in part.kernel_modules])
 
     def names(self) -> set[str]:
         return {kernel_name(k) for k in self.kernels}
 
     def to_data(self) -> FleetData:
-        strings = sorted({s for r in self.records for s in (r.name, *r.names)} | {""})
+        module_names = {name for mods in self.kernel_modules for name, _ in mods}
+        strings = sorted({s for r in self.records for s in (r.name, *r.names)} | module_names | {""})
         sidx = {s: i for i, s in enumerate(strings)}
         hidx = self.index
+        module_postings = [array("I") for _ in self.records]
+        for slot, named in enumerate(self.slot_named):
+            for own, h in named:
+                module_postings[hidx[h]].extend((slot, own))
         stored = [
             StoredRecord(
                 r.kind,
@@ -79,7 +105,10 @@ class Builder:
             )
             for r in self.records
         ]
-        return FleetData(strings, stored, self.postings, self.kernels)
+        return FleetData(
+            strings, stored, self.postings, self.kernels, module_postings, list(self.slot_types),
+            [[(sidx[name], slot) for name, slot in mods] for mods in self.kernel_modules],
+        )
 
 
 def builder_from(data: FleetData) -> Builder:
@@ -95,6 +124,14 @@ def builder_from(data: FleetData) -> Builder:
         hashes.append(h)
         b.records.append(rec)
         b.postings.append(array("I", plist))
+    named: list[list[tuple[int, Hash]]] = [[] for _ in data.slot_types]
+    for rec, plist in enumerate(data.module_postings):
+        for i in range(0, len(plist), 2):
+            named[plist[i]].append((plist[i + 1], hashes[rec]))
+    for slot, types in enumerate(data.slot_types):
+        own = sorted(named[slot])
+        b._slot(slot_key(own, types), own, types)
+    b.kernel_modules = [[(s[name], slot) for name, slot in mods] for mods in data.kernel_modules]
     return b
 
 
@@ -141,9 +178,30 @@ def rows_of_file(path: Path) -> list[KernelRows]:
         raw_size = max(s.end for s in (header.types, header.strings, header.layout) if s is not None) if header else 0
         meta = {"name": ref.name, "digest": ref.digest, "btf_bytes": raw_size, "target": graph.target.name}
         meta.update(identity_of(ref, graph.target.name))
-        out.append(kernel_rows(graph, meta))
-        del kernel, graph, types
+        hasher = TypeHasher(graph)
+        rows = hasher.kernel(meta)
+        modules = kernel.modules
+        if isinstance(modules, ModuleSet):
+            rows.modules = module_rows(hasher, modules, rows.records)
+            meta["modules"] = "all" if modules.complete else "loaded"
+            meta["module_btf_bytes"] = sum(m.btf_bytes for m in rows.modules)
+            meta["module_count"] = len(rows.modules)
+            meta["module_types"] = sum(m.types for m in rows.modules)
+        out.append(rows)
+        del kernel, graph, types, hasher
     return out
+
+
+def module_rows(hasher: TypeHasher, modules: ModuleSet, out: list[tuple[Hash, Record]]) -> list[ModuleRows]:
+    """Every module of a kernel, in name order, hashed on the kernel's types; new records go to `out`."""
+    from ...sources.btf.reader import parse_btf
+
+    rows = []
+    for name, raw in sorted(modules.blobs().items()):
+        parsed = parse_btf(raw, f"{modules.kernel_name}:{name}", modules.base, modules.target)
+        parsed.validate_all()
+        rows.append(hasher.module(name, parsed.graph, len(raw), out))
+    return rows
 
 
 def identity_of(ref: KernelRef, target: str) -> dict[str, str]:

@@ -9,6 +9,11 @@ only the chunks holding the types it asks about.
 - POST: per record, the (kernel, type id) pairs holding it, as deltas: the per-kernel name tables.
 - NAME: (string, record) pairs sorted, for every named strong record: lookup by name.
 - KERN: kernel metadata, JSON.
+- MPOS: per record, the (module slot, own index) pairs holding it, as deltas: the modules' name tables. A
+  slot is one distinct module content (its named types); own index i is type id split_start + i - 1.
+- SLOT: per slot, its number of own types.
+- KMOD: per kernel, its modules: (name string, slot) pairs in name order.
+Version 2 added the modules (MPOS, SLOT, KMOD); version 1 indexes had none.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from ...errors import AbiguardError
 from ...fileio import read_file
 
 MAGIC = b"ABGFLEET"
-VERSION = 1
+VERSION = 2
 CHUNK = 2048  # records per chunk
 _HEAD = struct.Struct("<8sIQ32s")
 _SECTION = struct.Struct("<4sQ")
@@ -99,6 +104,9 @@ class FleetData:
     records: list[StoredRecord]
     postings: list[Sequence[int]]  # per record: kernel index, type id, kernel index, ... ascending kernel
     kernels: list[dict[str, object]]
+    module_postings: list[Sequence[int]]  # per record: slot, own index, slot, ... ascending slot
+    slot_types: list[int]  # per slot: its own type count
+    kernel_modules: list[list[tuple[int, int]]]  # per kernel: (module name string, slot), in name order
 
 
 def _indexed(items: list[list[int]]) -> list[int]:
@@ -125,17 +133,18 @@ def _posting_words(flat: Sequence[int]) -> list[int]:
 def encode(data: FleetData) -> bytes:
     """Deterministic bytes for an index."""
     recs = data.records
-    rec_chunks, post_chunks = [], []
+    rec_chunks, post_chunks, mod_chunks = [], [], []
     for start in range(0, len(recs), CHUNK):
         stop = min(start + CHUNK, len(recs))
         rec_chunks.append(_pack(_indexed([_record_words(recs[i]) for i in range(start, stop)])))
         post_chunks.append(_pack(_indexed([_posting_words(data.postings[i]) for i in range(start, stop)]), "i"))
+        mod_chunks.append(_pack(_indexed([_posting_words(data.module_postings[i]) for i in range(start, stop)]), "i"))
     # Every enum has postings, named or not: load checks look up anonymous UAPI flag enums by enumerator;
     # anonymous ones are indexed under the empty name.
     triples = sorted(
         (r.name, i, r.kind)
         for i, r in enumerate(recs)
-        if (r.name or r.kind in (6, 19)) and not r.weak and data.postings[i]  # anonymous enums under ""
+        if (r.name or r.kind in (6, 19)) and not r.weak and (data.postings[i] or data.module_postings[i])
     )
     names = _chunked([_pack((t[c] for t in triples), "I") for c in range(3)])
     strs = lzma.compress("\0".join(data.strings).encode("utf-8", "surrogateescape"), preset=_LZMA_PRESET)
@@ -146,6 +155,9 @@ def encode(data: FleetData) -> bytes:
         (b"POST", _chunked(post_chunks)),
         (b"NAME", names),
         (b"KERN", lzma.compress(meta, preset=_LZMA_PRESET)),
+        (b"MPOS", _chunked(mod_chunks)),
+        (b"SLOT", _pack(data.slot_types, "I")),
+        (b"KMOD", _pack(_indexed([[w for pair in mods for w in pair] for mods in data.kernel_modules]), "i")),
     ]
     body = b"".join(_SECTION.pack(tag, len(p)) + p for tag, p in sections)
     return _HEAD.pack(MAGIC, VERSION, len(body), hashlib.sha256(body).digest()) + body
@@ -183,10 +195,14 @@ class FleetFile:
     _kernels: list[dict[str, object]] | None = None
     _rec_chunks: list[memoryview] | None = None
     _post_chunks: list[memoryview] | None = None
+    _mod_chunks: list[memoryview] | None = None
     _chunk_cache: dict[tuple[bytes, int], _Chunk] = field(default_factory=dict)
     _rec_cache: dict[int, StoredRecord] = field(default_factory=dict)
-    _post_cache: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
+    _post_cache: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     _names: tuple[array, array, array] | None = None
+    _mpost_cache: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    _slot_types: array | None = None
+    _kernel_modules: _Chunk | None = None
 
     def fail(self, message: str) -> AbiguardError:
         return AbiguardError(self.path, f"corrupt fleet index: {message}")
@@ -218,6 +234,8 @@ class FleetFile:
             return self._rec_chunks
         if tag == b"POST" and self._post_chunks is not None:
             return self._post_chunks
+        if tag == b"MPOS" and self._mod_chunks is not None:
+            return self._mod_chunks
         try:
             blobs = _unchunk(self.sections[tag])
         except FleetFormatError as e:
@@ -226,6 +244,8 @@ class FleetFile:
             self._rec_chunks = blobs
         elif tag == b"POST":
             self._post_chunks = blobs
+        elif tag == b"MPOS":
+            self._mod_chunks = blobs
         return blobs
 
     def _chunk(self, tag: bytes, chunk: int) -> _Chunk:
@@ -268,18 +288,58 @@ class FleetFile:
 
     def postings(self, index: int) -> list[tuple[int, int]]:
         """(kernel index, type id) of every kernel holding record `index` as a named type (or any enum)."""
-        return list(zip(*self.posting_columns(index), strict=True))
-
-    def posting_columns(self, index: int) -> tuple[list[int], list[int]]:
-        """The postings of record `index` as two columns: kernel indexes (ascending) and their type ids."""
         got = self._post_cache.get(index)
         if got is None:
             try:
-                got = _decode_posting_columns(self._item(b"POST", index), len(self.kernels))
+                got = _decode_postings(self._item(b"POST", index), len(self.kernels))
             except FleetFormatError as e:
                 raise self.fail(f"postings of record {index}: {e}") from None
             self._post_cache[index] = got
         return got
+
+    def module_postings(self, index: int) -> list[tuple[int, int]]:
+        """(slot, own index) of every module content holding record `index` as a named type (or any enum)."""
+        got = self._mpost_cache.get(index)
+        if got is None:
+            try:
+                got = _decode_postings(self._item(b"MPOS", index), len(self.slot_types))
+            except FleetFormatError as e:
+                raise self.fail(f"module postings of record {index}: {e}") from None
+            for slot, own in got:
+                if own > self.slot_types[slot]:
+                    raise self.fail(f"module postings of record {index}: type {own} is past its module's end")
+            self._mpost_cache[index] = got
+        return got
+
+    @property
+    def slot_types(self) -> array:
+        """Per module slot: its number of own types."""
+        if self._slot_types is None:
+            try:
+                self._slot_types = _unpack(self.sections[b"SLOT"], "I")
+            except FleetFormatError as e:
+                raise self.fail(f"module slots: {e}") from None
+        return self._slot_types
+
+    def kernel_modules(self, kernel: int) -> list[tuple[int, int]]:
+        """(module name string, slot) of each module of a kernel, in name order (none for a bare BTF)."""
+        if self._kernel_modules is None:
+            try:
+                chunk = _Chunk(_unpack(self.sections[b"KMOD"], "i"))
+            except FleetFormatError as e:
+                raise self.fail(f"module table: {e}") from None
+            if chunk.count != len(self.kernels):
+                raise self.fail("module table does not list every kernel")
+            self._kernel_modules = chunk
+        try:
+            words = self._kernel_modules.item(kernel)
+        except FleetFormatError as e:
+            raise self.fail(f"module table: {e}") from None
+        pairs = list(zip(words[::2], words[1::2], strict=False))
+        n_strings, n_slots = len(self.strings), len(self.slot_types)
+        if len(words) % 2 or any(not (0 <= n < n_strings and 0 <= s < n_slots) for n, s in pairs):
+            raise self.fail(f"module table of kernel {kernel} names a string or slot out of range")
+        return pairs
 
     def records_named(self, string: int) -> list[tuple[int, int]]:
         """(record, kind) of the strong records carrying the name with this string index."""
@@ -308,6 +368,9 @@ class FleetFile:
             records=[self.record(i) for i in range(n)],
             postings=[array("I", (v for pair in self.postings(i) for v in pair)) for i in range(n)],
             kernels=[dict(k) for k in self.kernels],
+            module_postings=[array("I", (v for pair in self.module_postings(i) for v in pair)) for i in range(n)],
+            slot_types=list(self.slot_types),
+            kernel_modules=[self.kernel_modules(k) for k in range(len(self.kernels))],
         )
 
 
@@ -332,20 +395,17 @@ def _decode_record(words: array, n_strings: int, index: int) -> StoredRecord:
 
 
 def _decode_postings(words: array, n_kernels: int) -> list[tuple[int, int]]:
-    """(kernel, id) pairs from the delta words."""
-    return list(zip(*_decode_posting_columns(words, n_kernels), strict=True))
-
-
-def _decode_posting_columns(words: array, n_kernels: int) -> tuple[list[int], list[int]]:
-    """Kernel and id columns from the delta words."""
     if len(words) % 2:
         raise FleetFormatError("postings have a partial pair")
-    # Running sums of the two interleaved delta streams, in C: a record shared by a fleet has a pair per kernel.
-    kernels = list(itertools.accumulate(words[0::2]))
-    ids = list(itertools.accumulate(words[1::2]))
-    if kernels and (min(kernels) < 0 or max(kernels) >= n_kernels or min(ids) <= 0):
-        raise FleetFormatError("posting names a kernel or type id out of range")
-    return kernels, ids
+    out = []
+    k = tid = 0
+    for j in range(0, len(words), 2):
+        k += words[j]
+        tid += words[j + 1]
+        if not 0 <= k < n_kernels or tid <= 0:
+            raise FleetFormatError("posting names a kernel or type id out of range")
+        out.append((k, tid))
+    return out
 
 
 def open_fleet(path: Path) -> FleetFile:
@@ -374,7 +434,8 @@ def open_fleet(path: Path) -> FleetFile:
             raise AbiguardError(path, f"corrupt fleet index: section {tag!r} runs past the end")
         sections[bytes(tag)] = bytes(body[at : at + length])
         at += length
-    missing = [t.decode() for t in (b"STRS", b"RECS", b"POST", b"NAME", b"KERN") if t not in sections]
+    missing = [t.decode() for t in (b"STRS", b"RECS", b"POST", b"NAME", b"KERN", b"MPOS", b"SLOT", b"KMOD")
+               if t not in sections]
     if missing:
         raise AbiguardError(path, f"corrupt fleet index: missing section(s) {', '.join(missing)}")
     return FleetFile(path, sections, len(data))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...model import COMPOSITE_KINDS, Kind, Type, TypeGraph
 
@@ -85,6 +85,22 @@ def own_fields(t: Type) -> tuple[tuple[int, ...], tuple[str, ...], tuple[int, ..
 
 
 @dataclass
+class ModuleRows:
+    """One module of a kernel: its own types (split BTF after vmlinux's ids) as hashes, in id order."""
+
+    name: str
+    types: int  # own types; own type i (from 0) has id split_start + i
+    named: list[tuple[int, Hash]]  # (own index + 1, hash) of every named type and enum, ascending
+    btf_bytes: int
+
+
+def slot_key(named: Sequence[tuple[int, Hash]], types: int) -> Hash:
+    """What an index keeps of a module (its name aside): modules equal in it share one slot."""
+    text = repr((types, tuple(named)))
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+@dataclass
 class KernelRows:
     """What one kernel adds to an index: its records (post-order, first use) and its name table."""
 
@@ -92,65 +108,106 @@ class KernelRows:
     type_count: int  # ids 1..type_count-1 are the kernel's types
     records: list[tuple[Hash, Record]]
     named: list[tuple[int, Hash]]  # (type id, hash) of every named type and enum, ascending ids
+    modules: list[ModuleRows] = field(default_factory=list)  # in module-name order; their records are in `records`
 
 
-def kernel_rows(graph: TypeGraph, meta: dict[str, object]) -> KernelRows:
-    """Hash every type of one kernel; records appear after everything they refer to."""
-    types = list(graph.types)  # decoded and checked once (the BTF reader validates as it hands types out)
-    n = len(types)
-    strong: list[Hash | None] = [None] * n
-    weak: list[Hash | None] = [None] * n
-    strong[0] = weak[0] = VOID_HASH
-    out: list[tuple[Hash, Record]] = []
-    emitted: set[Hash] = set()
-    fields = [own_fields(t) for t in types]
-    kinds = [t.kind for t in types]
+def _is_named(t: Type) -> bool:
+    # Anonymous enums too: load checks find UAPI flag enums by an enumerator's name.
+    return bool(t.name) or t.kind in _ENUMS
 
-    def make(tid: int, is_weak: bool) -> Hash:
-        t = types[tid]
-        kind = int(kinds[tid])
-        if is_weak and kinds[tid] not in _WEAK_THROUGH:
+
+class TypeHasher:
+    """Hashes of a kernel's types, strong and weak, each record emitted once in post-order; a module's
+    split BTF is hashed on top (its types refer to vmlinux's by id) and then dropped again."""
+
+    def __init__(self, graph: TypeGraph) -> None:
+        self.types: list[Type] = []
+        self.kinds: list[Kind] = []
+        self.fields: list[tuple[tuple[int, ...], tuple[str, ...], tuple[int, ...]]] = []
+        self.strong: list[Hash | None] = []
+        self.weak: list[Hash | None] = []
+        self.emitted: set[Hash] = set()
+        self._append(list(graph.types))  # decoded and checked once (the BTF reader validates as it hands out)
+        self.strong[0] = self.weak[0] = VOID_HASH
+
+    def _append(self, types: list[Type]) -> None:
+        self.types += types
+        self.kinds += [t.kind for t in types]
+        self.fields += [own_fields(t) for t in types]
+        self.strong += [None] * len(types)
+        self.weak += [None] * len(types)
+
+    def kernel(self, meta: dict[str, object]) -> KernelRows:
+        """Every type of the kernel hashed; records appear after everything they refer to."""
+        out: list[tuple[Hash, Record]] = []
+        n = len(self.types)
+        self._hash(range(1, n), out)
+        named = [(tid, self.strong[tid]) for tid in range(1, n) if _is_named(self.types[tid])]
+        return KernelRows(meta, n, out, named)  # type: ignore[arg-type]
+
+    def module(self, name: str, split: TypeGraph, btf_bytes: int, out: list[tuple[Hash, Record]]) -> ModuleRows:
+        """A module's own types (ids from this kernel's type count on), their new records added to `out`."""
+        first, count = len(self.types), len(split) - len(self.types)
+        self._append([split[tid] for tid in range(first, len(split))])
+        try:
+            self._hash(range(first, len(self.types)), out)
+            named = [(tid - first + 1, self.strong[tid]) for tid in range(first, len(self.types))
+                     if _is_named(self.types[tid])]
+        finally:
+            # vmlinux's weak forms found on the way stay: they are vmlinux's, whatever the module
+            for column in (self.types, self.kinds, self.fields, self.strong, self.weak):
+                del column[first:]
+        return ModuleRows(name, count, named, btf_bytes)  # type: ignore[arg-type]
+
+    def _make(self, tid: int, is_weak: bool, out: list[tuple[Hash, Record]]) -> Hash:
+        t = self.types[tid]
+        kind = self.kinds[tid]
+        if is_weak and kind not in _WEAK_THROUGH:
             ints: tuple[int, ...] = ()
             names: tuple[str, ...] = ()
             refs: tuple[Hash, ...] = ()
         else:
-            ints, names, ids = fields[tid]
-            table = weak if is_weak or kinds[tid] == Kind.PTR else strong
+            ints, names, ids = self.fields[tid]
+            table = self.weak if is_weak or kind == Kind.PTR else self.strong
             refs = tuple(table[r] for r in ids)  # type: ignore[misc]
-        h = record_hash(kind, is_weak, t.kind_flag, t.name, ints, names, refs)
-        if h not in emitted:
-            emitted.add(h)
-            out.append((h, Record(kind, is_weak, t.kind_flag, t.name, ints, names, refs)))
+        h = record_hash(int(kind), is_weak, t.kind_flag, t.name, ints, names, refs)
+        if h not in self.emitted:
+            self.emitted.add(h)
+            out.append((h, Record(int(kind), is_weak, t.kind_flag, t.name, ints, names, refs)))
         return h
 
-    for root in range(1, n):
-        if strong[root] is not None:
-            continue
-        # Iterative post-order: by-value nesting is bounded, but a kernel holds 100k+ types.
-        stack: list[tuple[int, bool, bool]] = [(root, False, False)]
-        while stack:
-            tid, is_weak, expanded = stack.pop()
-            kind = kinds[tid]
-            if is_weak and kind in _SELF_WEAK:
-                is_weak = False
-            table = weak if is_weak else strong
-            if table[tid] is not None:
+    def _hash(self, roots: range, out: list[tuple[Hash, Record]]) -> None:
+        kinds, fields, strong, weak, types = self.kinds, self.fields, self.strong, self.weak, self.types
+        for root in roots:
+            if strong[root] is not None:
                 continue
-            if not expanded:
-                stack.append((tid, is_weak, True))
-                if is_weak:
-                    refs, ref_table, ref_weak = (fields[tid][2] if kind in _WEAK_THROUGH else ()), weak, True
-                elif kind == Kind.PTR:
-                    refs, ref_table, ref_weak = (types[tid].ref,), weak, True
-                else:
-                    refs, ref_table, ref_weak = fields[tid][2], strong, False
-                for r in reversed(refs):
-                    if ref_table[r] is None:
-                        stack.append((r, ref_weak, False))
-                continue
-            h = table[tid] = make(tid, is_weak)
-            if kind in _SELF_WEAK:
-                weak[tid] = h
-    # Anonymous enums too: load checks find UAPI flag enums by an enumerator's name.
-    named = [(tid, strong[tid]) for tid in range(1, n) if types[tid].name or kinds[tid] in _ENUMS]
-    return KernelRows(meta, n, out, named)  # type: ignore[arg-type]
+            # Iterative post-order: by-value nesting is bounded, but a kernel holds 100k+ types.
+            stack: list[tuple[int, bool, bool]] = [(root, False, False)]
+            while stack:
+                tid, is_weak, expanded = stack.pop()
+                kind = kinds[tid]
+                if is_weak and kind in _SELF_WEAK:
+                    is_weak = False
+                table = weak if is_weak else strong
+                if table[tid] is not None:
+                    continue
+                if not expanded:
+                    stack.append((tid, is_weak, True))
+                    if is_weak:
+                        refs, ref_table, ref_weak = (fields[tid][2] if kind in _WEAK_THROUGH else ()), weak, True
+                    elif kind == Kind.PTR:
+                        refs, ref_table, ref_weak = (types[tid].ref,), weak, True
+                    else:
+                        refs, ref_table, ref_weak = fields[tid][2], strong, False
+                    for r in reversed(refs):
+                        if ref_table[r] is None:
+                            stack.append((r, ref_weak, False))
+                    continue
+                h = table[tid] = self._make(tid, is_weak, out)
+                if kind in _SELF_WEAK:
+                    weak[tid] = h
+
+
+def kernel_rows(graph: TypeGraph, meta: dict[str, object]) -> KernelRows:
+    """Hash every type of one kernel; records appear after everything they refer to."""
+    return TypeHasher(graph).kernel(meta)

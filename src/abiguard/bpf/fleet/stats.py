@@ -12,8 +12,9 @@ from .format import FleetFile
 class FleetStats:
     path: str
     index_bytes: int
-    btf_bytes: int  # the kernels' raw BTF, added up
-    kernel_types: int  # type ids over all kernels
+    btf_bytes: int  # the kernels' raw BTF, added up, their modules' included
+    module_btf_bytes: int  # of which the modules' split BTF
+    kernel_types: int  # type ids over all kernels and their modules
     records: int  # distinct records stored
     kernels: tuple[dict[str, object], ...]
 
@@ -34,11 +35,16 @@ class FleetStats:
 
 def fleet_stats(f: FleetFile) -> FleetStats:
     kernels = tuple(f.kernels)
+
+    def total(key: str) -> int:
+        return sum(int(k.get(key, 0)) for k in kernels)  # type: ignore[call-overload]
+
     return FleetStats(
         path=str(f.path),
         index_bytes=f.size,
-        btf_bytes=sum(int(k.get("btf_bytes", 0)) for k in kernels),  # type: ignore[call-overload]
-        kernel_types=sum(int(k.get("types", 0)) for k in kernels),  # type: ignore[call-overload]
+        btf_bytes=total("btf_bytes") + total("module_btf_bytes"),
+        module_btf_bytes=total("module_btf_bytes"),
+        kernel_types=total("types") + total("module_types"),
         records=f.record_count,
         kernels=kernels,
     )
@@ -58,16 +64,18 @@ def render_stats(s: FleetStats, fmt: str) -> str:
         f"fleet index {s.path}",
         f"  kernels      {len(s.kernels)}",
         f"  arches       {', '.join(s.arches) or '-'}",
-        f"  index        {s.index_bytes:,} bytes ({100 * s.size_ratio:.3g}% of {s.btf_bytes:,} bytes of raw BTF)",
+        f"  index        {s.index_bytes:,} bytes ({100 * s.size_ratio:.3g}% of {s.btf_bytes:,} bytes of raw BTF"
+        + (f", {s.module_btf_bytes:,} of them modules')" if s.module_btf_bytes else ")"),
         f"  types        {s.kernel_types:,} over all kernels, {s.records:,} distinct records stored",
         f"  dedup ratio  {s.dedup_ratio:.1f} kernel types per stored record",
         "",
     ]
-    rows = [("kernel", "release", "distro", "arch", "types", "BTF bytes")]
+    rows = [("kernel", "release", "distro", "arch", "types", "BTF bytes", "modules")]
     for k in s.kernels:
         rows.append(
             (str(k["name"]), str(k.get("release", "")), str(k.get("distro", "")), str(k.get("arch", "")),
-             f"{int(k.get('types', 0)):,}", f"{int(k.get('btf_bytes', 0)):,}")  # type: ignore[call-overload]
+             f"{int(k.get('types', 0)):,}", f"{int(k.get('btf_bytes', 0)):,}",  # type: ignore[call-overload]
+             f"{int(k.get('module_count', 0)):,}" if k.get("modules") else "-")  # type: ignore[call-overload]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
