@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from clang.cindex import Cursor, CursorKind, Diagnostic, Index
 
 from ...model.types import Constant
-from .libclang import PARSE_OPTIONS, FileNames, Located, children, evaluate_int, located_diagnostics
+from .libclang import PARSE_OPTIONS, FileNames, Located, children, descendants, evaluate_int, located_diagnostics
 
 _PREFIX = "__abg_c_"
 VAR_DECL = frozenset({CursorKind.VAR_DECL.value})
@@ -358,17 +358,16 @@ class Judged:
     measures: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-_UNARY_EXPR = CursorKind.CXX_UNARY_EXPR  # sizeof / _Alignof (UnaryExprOrTypeTraitExpr)
-_TYPE_REF = CursorKind.TYPE_REF
+_UNARY_EXPR = frozenset({CursorKind.CXX_UNARY_EXPR.value})  # sizeof / _Alignof (UnaryExprOrTypeTraitExpr)
+_TYPE_REF = frozenset({CursorKind.TYPE_REF.value})
 
 
 def measured_types(decl: Cursor) -> tuple[str, ...]:
     """Types the initializer of `decl` takes sizeof/_Alignof of, as C spells them, in order:
     what the front end expanded, however deep the macros (`_IOW(..., struct x)`)."""
     out: dict[str, None] = {}
-    for node in decl.walk_preorder():
-        if node.kind == _UNARY_EXPR:
-            out.update((child.type.spelling, None) for child in node.get_children() if child.kind == _TYPE_REF)
+    for node in descendants(decl, _UNARY_EXPR):
+        out.update((child.type.spelling, None) for child in children(node, _TYPE_REF))
     return tuple(out)
 
 

@@ -233,6 +233,24 @@ def children(parent: cindex.Cursor, kinds: frozenset[int]) -> list[cindex.Cursor
     return out
 
 
+def descendants(parent: cindex.Cursor, kinds: frozenset[int]) -> list[cindex.Cursor]:
+    """Every cursor below `parent` (not itself) of the given raw kinds, in preorder (as
+    Cursor.walk_preorder yields them), with one libclang walk: the bindings' own walk builds a
+    Python generator and several objects per node, and an ioctl number's expansion has hundreds."""
+    out: list[cindex.Cursor] = []
+    append = out.append
+    tu = getattr(parent, "_tu", None)
+
+    def visit(cursor: cindex.Cursor, _parent: cindex.Cursor, _data: object) -> int:
+        if cursor._kind_id in kinds:
+            cursor._tu = tu
+            append(cursor)
+        return 2  # CXChildVisit_Recurse
+
+    cindex.conf.lib.clang_visitChildren(parent, cindex.callbacks["cursor_visit"](visit), None)
+    return out
+
+
 def spelling(cursor: cindex.Cursor) -> str:
     """A cursor's spelling with two libclang calls (the bindings' property takes several layers)."""
     lib = clang_lib()
