@@ -11,6 +11,7 @@ from pathlib import Path
 from clang.cindex import Cursor, CursorKind, Diagnostic, TranslationUnit, TranslationUnitLoadError
 
 from ...errors import AbiguardError
+from ...gc_pause import gc_paused
 from ...model import Target
 from ...model.graph import Diagnostic as GraphDiagnostic
 from ...model.types import Constant, Type
@@ -218,14 +219,17 @@ def parse_unit(
     only the types the source's declarations use are taken from them (located `<libc>/...`), and
     none of their macros.
     """
-    unit = _parse_unit(text, filename, include_dirs, target, defines, unsaved, skip_files, libc,
-                       with_constants=True)
-    if unit is None:
-        # The text ends inside a declaration (an unclosed brace in a header): the generated
-        # declarations were swallowed into it. Parse again without them for clean types.
+    # The cursors, types and macro sites of a TU hold no cycles; collections in between would rescan
+    # a worker's memoized header texts tens of times per TU (a tenth of a kernel read's time).
+    with gc_paused():
         unit = _parse_unit(text, filename, include_dirs, target, defines, unsaved, skip_files, libc,
-                           with_constants=False)
-        assert unit is not None
+                           with_constants=True)
+        if unit is None:
+            # The text ends inside a declaration (an unclosed brace in a header): the generated
+            # declarations were swallowed into it. Parse again without them for clean types.
+            unit = _parse_unit(text, filename, include_dirs, target, defines, unsaved, skip_files, libc,
+                               with_constants=False)
+            assert unit is not None
     return unit
 
 
