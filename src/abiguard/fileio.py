@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import secrets
 from pathlib import Path
 from types import ModuleType
 
@@ -56,7 +55,7 @@ def atomic_write(path: Path, data: bytes | str, make_dirs: bool = False) -> None
         directory.mkdir(parents=True, exist_ok=True)
     # O_EXCL with a random name, like mkstemp, but mode 0666 so the umask applies as to any new file
     # (mkstemp's 0600 made reports and indexes private; reading the umask would mean setting it).
-    tmp = directory / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    tmp = directory / f".{path.name}.{os.urandom(8).hex()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import PurePath
 
+from ..bpf.check import Verdict
 from ..bpf.findings import LoadFinding
 from ..bpf.resolve import ReloResult, Status
 from ..bpf.run import CoreResult
@@ -87,18 +88,22 @@ def render_text(result: CoreResult, verbose: bool = False) -> str:
         for k in kernels:
             cells = [_CELL[by[(o, k)].status] for o in objects]
             lines.append("  ".join([labels[k].ljust(width), *(c.ljust(w) for c, w in zip(cells, cols, strict=True))]))
+    by_object: dict[str, list[Verdict]] = {o: [] for o in objects}
+    for v in verdicts:
+        by_object[v.obj].append(v)
+    totals = {"fails": 0, "unknown": 0, "relocates": 0, "loads": 0}
     for o in objects:
-        mine = [v for v in verdicts if v.obj == o]
+        mine = by_object[o]
         groups = group_verdicts(mine, labels)
-        counts = ", ".join(f"{g.status} on {span(g.kernels)} ({traits(g.kernels, labels, result.identities, kernels)})"
-                           for g in groups if g.status != "loads")
+        named = [(g, span(g.kernels), traits(g.kernels, labels, result.identities, kernels)) for g in groups]
+        counts = ", ".join(f"{g.status} on {where} ({who})" for g, where, who in named if g.status != "loads")
         loads = sum(len(g.kernels) for g in groups if g.status == "loads")
         lines += ["", f"{onames[o]}: loads on {loads} of {len(mine)} kernel(s)" + (f"; {counts}" if counts else "")]
-        for g in groups:
+        for g, where, who in named:
+            totals[g.status] += len(g.kernels)
             if g.status in ("loads", "relocates"):
                 continue
-            who = traits(g.kernels, labels, result.identities, kernels)
-            lines.append(f"  {g.status} on {span(g.kernels)} ({who}):")
+            lines.append(f"  {g.status} on {where} ({who}):")
             for r in g.sample.failures:
                 lines.extend("  " + x for x in _detail_lines(r))
             by_summary: dict[str, list[LoadFinding]] = {}
@@ -121,9 +126,7 @@ def render_text(result: CoreResult, verbose: bool = False) -> str:
                         continue
                     tgt = f" -> {r.target}" if r.target else ""
                     lines.append(f"    {_where(r)}: {_value_text(r)}  [{r.local_spec or r.local_type}{tgt}]")
-    fails = sum(1 for v in verdicts if v.status == "fails")
-    unknown = sum(1 for v in verdicts if v.status == "unknown")
-    relocates = sum(1 for v in verdicts if v.status == "relocates")
+    fails, unknown, relocates = totals["fails"], totals["unknown"], totals["relocates"]
     lines.append("")
     if relocates and not fails:
         lines.append(f"{relocates} object/kernel pair(s) relocate (load checks not run), {unknown} unknown")

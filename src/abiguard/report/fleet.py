@@ -39,8 +39,15 @@ def reasons(v: Verdict) -> tuple[str, ...]:
 def group_verdicts(verdicts: Sequence[Verdict], labels: dict[str, str]) -> list[KernelGroup]:
     """Groups of one object's verdicts: failing groups first, then unknown, then loads; larger groups first."""
     buckets: dict[tuple[str, tuple[str, ...]], list[Verdict]] = {}
+    # A fleet's verdicts share their result and finding objects: status and reasons once per combination
+    # (the objects stay alive in `verdicts`, so their ids name them for the whole call).
+    seen: dict[tuple[object, ...], tuple[str, tuple[str, ...]]] = {}
     for v in verdicts:
-        buckets.setdefault((v.status, reasons(v)), []).append(v)
+        same = (v.load_checked, *map(id, v.results), None, *map(id, v.load))
+        bucket = seen.get(same)
+        if bucket is None:
+            bucket = seen[same] = (v.status, reasons(v))
+        buckets.setdefault(bucket, []).append(v)
     order = {"fails": 0, "unknown": 1, "relocates": 2, "loads": 3}
     groups = [
         KernelGroup(status, tuple(labels[v.kernel] for v in vs), why, vs[0])

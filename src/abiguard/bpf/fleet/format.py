@@ -198,7 +198,7 @@ class FleetFile:
     _mod_chunks: list[memoryview] | None = None
     _chunk_cache: dict[tuple[bytes, int], _Chunk] = field(default_factory=dict)
     _rec_cache: dict[int, StoredRecord] = field(default_factory=dict)
-    _post_cache: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    _post_cache: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
     _names: tuple[array, array, array] | None = None
     _mpost_cache: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     _slot_types: array | None = None
@@ -288,10 +288,14 @@ class FleetFile:
 
     def postings(self, index: int) -> list[tuple[int, int]]:
         """(kernel index, type id) of every kernel holding record `index` as a named type (or any enum)."""
+        return list(zip(*self.posting_columns(index), strict=True))
+
+    def posting_columns(self, index: int) -> tuple[list[int], list[int]]:
+        """The postings of record `index` as two columns: kernel indexes (ascending) and their type ids."""
         got = self._post_cache.get(index)
         if got is None:
             try:
-                got = _decode_postings(self._item(b"POST", index), len(self.kernels))
+                got = _decode_posting_columns(self._item(b"POST", index), len(self.kernels))
             except FleetFormatError as e:
                 raise self.fail(f"postings of record {index}: {e}") from None
             self._post_cache[index] = got
@@ -395,17 +399,20 @@ def _decode_record(words: array, n_strings: int, index: int) -> StoredRecord:
 
 
 def _decode_postings(words: array, n_kernels: int) -> list[tuple[int, int]]:
+    """(kernel, id) pairs from the delta words."""
+    return list(zip(*_decode_posting_columns(words, n_kernels), strict=True))
+
+
+def _decode_posting_columns(words: array, n_kernels: int) -> tuple[list[int], list[int]]:
+    """Kernel and id columns from the delta words."""
     if len(words) % 2:
         raise FleetFormatError("postings have a partial pair")
-    out = []
-    k = tid = 0
-    for j in range(0, len(words), 2):
-        k += words[j]
-        tid += words[j + 1]
-        if not 0 <= k < n_kernels or tid <= 0:
-            raise FleetFormatError("posting names a kernel or type id out of range")
-        out.append((k, tid))
-    return out
+    # Running sums of the two interleaved delta streams, in C: a record shared by a fleet has a pair per kernel.
+    kernels = list(itertools.accumulate(words[0::2]))
+    ids = list(itertools.accumulate(words[1::2]))
+    if kernels and (min(kernels) < 0 or max(kernels) >= n_kernels or min(ids) <= 0):
+        raise FleetFormatError("posting names a kernel or type id out of range")
+    return kernels, ids
 
 
 def open_fleet(path: Path) -> FleetFile:

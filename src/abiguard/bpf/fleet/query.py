@@ -9,7 +9,7 @@ reports print, are put back per kernel. Ids are part of the key where a TYPE_ID_
 from __future__ import annotations
 
 import copy
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,60 +49,28 @@ def parse_select(spec: str | None) -> dict[str, str]:
     return out
 
 
-def _matches(meta: dict[str, object], select: dict[str, str]) -> bool:
-    from fnmatch import fnmatchcase
+def _selected(metas: list[dict[str, object]], select: dict[str, str]) -> list[int]:
+    """Indexes of the kernels whose metadata match every glob of the selection."""
+    import re
+    from fnmatch import translate
 
-    return all(fnmatchcase(str(meta.get(k, "")), v) for k, v in select.items())
+    tests = [(key, re.compile(translate(glob)).match) for key, glob in select.items()]
+    return [i for i, m in enumerate(metas) if all(test(str(m.get(key, ""))) for key, test in tests)]
 
 
-class VirtualTypes(Sequence[Type]):
-    """One kernel's types seen through the index. Named types (and enums) have the kernel's own ids,
-    from the postings; anonymous types they reach are numbered from `first` on (record index + first),
-    where no kernel id can be. Every look-up can be recorded as records, not ids (`trace`), so checks
-    whose answers are the same records on another kernel need not run again."""
+Query = tuple[str, str]  # ("name", "task_struct") or ("anon", "")
 
-    def __init__(
-        self,
-        fleet: FleetFile,
-        kernel: int,
-        first: int,
-        shared: dict[tuple[str, str], dict[int, tuple[int, ...]]],
-        own: OwnTypes | None = None,
-    ) -> None:
+
+class Lookups:
+    """Name look-ups answered for every selected kernel at once, as records in each kernel's id order."""
+
+    def __init__(self, fleet: FleetFile, selected: set[int]) -> None:
         self.fleet = fleet
-        self.own = own  # a module's own types on top of the kernel's (split BTF), or None
-        self.shared = shared
-        self.kernel = kernel
-        self.first = first
-        self.real: dict[int, int] = {}  # kernel type id -> record index
-        self._memo: dict[int, Type] = {}
-        self._count = first + fleet.record_count
-        self.trace: list[tuple[tuple[str, str], tuple[int, ...]]] | None = None
+        self.selected = selected
+        self._answers: dict[Query, dict[int, tuple[int, ...]]] = {}
 
-    def ids_of(self, rec: int) -> list[int]:
-        """This kernel's ids of a record (none for records it does not hold under a name)."""
-        plist = self.fleet.postings(rec)
-        i = bisect_left(plist, (self.kernel, 0))
-        out = []
-        while i < len(plist) and plist[i][0] == self.kernel:
-            out.append(plist[i][1])
-            i += 1
-        if self.own is not None:
-            out += self.own.ids_of(rec)
-        for tid in out:
-            self.real.setdefault(tid, rec)
-        return out
-
-    def _posted(self, recs: list[int]) -> list[tuple[int, int]]:
-        return sorted((tid, rec) for rec in recs for tid in self.ids_of(rec))
-
-    def answer(self, query: tuple[str, str]) -> tuple[int, ...]:
-        """The records (in id order) a name look-up finds: `("name", "task_struct")`, `("anon", "")`."""
-        return self.answers(query).get(self.kernel, ())
-
-    def answers(self, query: tuple[str, str]) -> dict[int, tuple[int, ...]]:
-        """A look-up's records on every kernel at once (shared by the views of one index)."""
-        got = self.shared.get(query)
+    def answers(self, query: Query) -> dict[int, tuple[int, ...]]:
+        got = self._answers.get(query)
         if got is None:
             what, name = query
             if what == "anon":
@@ -113,13 +81,55 @@ class VirtualTypes(Sequence[Type]):
                 held = bool(name) and i < len(strings) and strings[i] == name
                 found = [r for r, _ in self.fleet.records_named(i)] if held else []
             per: dict[int, list[tuple[int, int]]] = {}
+            selected = self.selected
             for rec in found:
-                for k, tid in self.fleet.postings(rec):
-                    per.setdefault(k, []).append((tid, rec))
-            got = self.shared[query] = {k: tuple(rec for _, rec in sorted(v)) for k, v in per.items()}
+                for k, tid in zip(*self.fleet.posting_columns(rec), strict=True):
+                    if k in selected:
+                        per.setdefault(k, []).append((tid, rec))
+            got = self._answers[query] = {
+                k: (v[0][1],) if len(v) == 1 else tuple(rec for _, rec in sorted(v)) for k, v in per.items()
+            }
         return got
 
-    def _look(self, query: tuple[str, str]) -> list[int]:
+
+class VirtualTypes(Sequence[Type]):
+    """One kernel's types seen through the index. Named types (and enums) have the kernel's own ids,
+    from the postings; anonymous types they reach are numbered from `first` on (record index + first),
+    where no kernel id can be. Every look-up can be recorded as records, not ids (`trace`), so checks
+    whose answers are the same records on another kernel need not run again."""
+
+    def __init__(
+        self, fleet: FleetFile, kernel: int, first: int, lookups: Lookups, own: OwnTypes | None = None
+    ) -> None:
+        self.fleet = fleet
+        self.lookups = lookups
+        self.own = own  # a module's own types on top of the kernel's (split BTF), or None
+        self.kernel = kernel
+        self.first = first
+        self.real: dict[int, int] = {}  # kernel type id -> record index
+        self._memo: dict[int, Type] = {}
+        self._count = first + fleet.record_count
+        self.trace: list[tuple[Query, tuple[int, ...]]] | None = None
+
+    def ids_of(self, rec: int) -> list[int]:
+        """This kernel's ids of a record (none for records it does not hold under a name)."""
+        kernels, ids = self.fleet.posting_columns(rec)
+        lo = bisect_left(kernels, self.kernel)
+        out = ids[lo : bisect_right(kernels, self.kernel, lo)]
+        if self.own is not None:
+            out = [*out, *self.own.ids_of(rec)]
+        for tid in out:
+            self.real.setdefault(tid, rec)
+        return out
+
+    def _posted(self, recs: list[int]) -> list[tuple[int, int]]:
+        return sorted((tid, rec) for rec in recs for tid in self.ids_of(rec))
+
+    def answer(self, query: Query) -> tuple[int, ...]:
+        """The records (in id order) a name look-up finds: `("name", "task_struct")`, `("anon", "")`."""
+        return self.lookups.answers(query).get(self.kernel, ())
+
+    def _look(self, query: Query) -> list[int]:
         recs = self.answer(query)
         if self.own is not None:
             recs += self.own.records(query)
@@ -207,12 +217,12 @@ class _Group:
 class FleetQuery:
     """Candidate look-ups and shared resolutions over one index."""
 
-    def __init__(self, fleet: FleetFile) -> None:
+    def __init__(self, fleet: FleetFile, selected: set[int]) -> None:
         self.fleet = fleet
         self.kernels = fleet.kernels
+        self.lookups = Lookups(fleet, selected)
         self._views: dict[int, VirtualTypes] = {}
         self._graphs: dict[int, TypeGraph] = {}
-        self._answers: dict[tuple[str, str], dict[int, tuple[int, ...]]] = {}
 
     def names_with_essential(self, ess: str) -> Iterator[int]:
         """String indexes of `ess` and every `ess___flavor` (the strings are sorted)."""
@@ -227,26 +237,32 @@ class FleetQuery:
                 yield i
             i += 1
 
-    def candidates(self, local: Type, selected: set[int]) -> dict[int, list[tuple[int, int]]]:
-        """Per selected kernel: (type id, record) of every candidate, ascending ids (bpf_core_find_cands)."""
-        out: dict[int, list[tuple[int, int]]] = {}
+    def candidates(self, local: Type) -> dict[int, tuple[tuple[int, ...], tuple[int, ...]]]:
+        """Per selected kernel: the ids and records of its candidates, ascending ids (bpf_core_find_cands)."""
+        found: dict[int, list[tuple[int, int]]] = {}
         kinds = ENUM_KINDS if local.kind in ENUM_KINDS else {local.kind}
+        selected = self.lookups.selected
         for s in self.names_with_essential(essential_name(local.name)):
             for rec, kind in self.fleet.records_named(s):
                 if kind not in kinds:
                     continue
-                for k, tid in self.fleet.postings(rec):
+                for k, tid in zip(*self.fleet.posting_columns(rec), strict=True):
                     if k in selected:
-                        out.setdefault(k, []).append((tid, rec))
-        for v in out.values():
-            v.sort()
+                        found.setdefault(k, []).append((tid, rec))
+        out: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        for k, pairs in found.items():
+            if len(pairs) == 1:
+                out[k] = ((pairs[0][0],), (pairs[0][1],))
+            else:
+                pairs.sort()
+                out[k] = (tuple(t for t, _ in pairs), tuple(r for _, r in pairs))
         return out
 
     def graph(self, k: int) -> tuple[TypeGraph, VirtualTypes]:
         g = self._graphs.get(k)
         if g is None:
             meta = self.kernels[k]
-            view = VirtualTypes(self.fleet, k, int(meta.get("types", 0)) + 1, self._answers)  # type: ignore[call-overload]
+            view = VirtualTypes(self.fleet, k, int(meta.get("types", 0)) + 1, self.lookups)  # type: ignore[call-overload]
             target = TARGETS.get(str(meta.get("target", "")))
             if target is None:
                 raise AbiguardError(self.fleet.path, f"kernel {meta['name']} has unknown target {meta.get('target')}")
@@ -262,7 +278,7 @@ class FleetQuery:
         meta = self.kernels[k]
 
         def module_view(first: int, own: OwnTypes) -> VirtualTypes:
-            return VirtualTypes(self.fleet, k, first, self._answers, own)
+            return VirtualTypes(self.fleet, k, first, self.lookups, own)
 
         modules = FleetModules(self.fleet, k, graph, module_view) if meta.get("modules") else None
         return TargetKernel(str(meta["name"]), graph, b"", 0, modules=modules)
@@ -279,14 +295,15 @@ def _groups(obj: BpfObject) -> list[_Group]:
     return list(by.values())
 
 
-def _with_ids(results: list[ReloResult], ids: tuple[int, ...], rep_ids: tuple[int, ...]) -> list[ReloResult]:
-    if ids == rep_ids:
-        return results
-    # Candidates are listed as pruned so far: map each by its position in the representative's list.
-    to_kernel = dict(zip(rep_ids, ids, strict=True))
+def _with_ids(results: list[ReloResult], renumber: dict[int, dict[int, int]]) -> list[ReloResult]:
+    """Results with the candidates of each local type's relocations renumbered to this kernel's ids.
+
+    Candidates are listed as pruned so far: each maps by its position in the representative's list.
+    """
     out = []
     for r in results:
-        if r.candidates:
+        to_kernel = renumber.get(r.relo.type_id)
+        if to_kernel and r.candidates:
             r = copy.copy(r)
             r.candidates = tuple(
                 f"[{to_kernel[int(c[1 : c.index(']')])]}]{c[c.index(']') + 1 :]}" for c in r.candidates
@@ -302,23 +319,23 @@ def check_core_fleet(
     set, load checks run once per distinct set of records they look up."""
     fleet = open_fleet(fleet_path)
     metas = fleet.kernels
-    chosen = [k for k, m in enumerate(metas) if _matches(m, select)]
+    chosen = _selected(metas, select)
     if not chosen:
         what = ",".join(f"{k}={v}" for k, v in select.items())
         raise AbiguardError(fleet_path,
                             f"no kernel in the index matches the selection {what}" if what else "index is empty")
-    selected = set(chosen)
     objs = [read_object(Path(o)) for o in objects]
-    q = FleetQuery(fleet)
+    q = FleetQuery(fleet, set(chosen))
+    names = [str(metas[k]["name"]) for k in chosen]
     verdicts = []
     for obj in objs:
-        relocs = _check_object(q, obj, chosen, selected)  # kernel -> results in libbpf's order
-        loads = _load_checks(q, obj, chosen) if load_checks else {}
-        for k in chosen:
-            findings, names = loads.get(k, ([], {}))
-            verdicts.append(
-                Verdict(str(obj.path), str(metas[k]["name"]), relocs[k], list(findings), dict(names), load_checks)
-            )
+        relocs = _check_object(q, obj, chosen)  # per chosen kernel: results in libbpf's order
+        loads = _load_checks(q, obj, chosen) if load_checks else [([], {})] * len(chosen)
+        path = str(obj.path)
+        verdicts += [
+            Verdict(path, name, list(results), list(findings), dict(refs), load_checks)
+            for name, results, (findings, refs) in zip(names, relocs, loads, strict=True)
+        ]
     name_refs(verdicts)
     named = {str(metas[k]["name"]): _identity(metas[k]) for k in chosen}
     return CoreResult(
@@ -336,69 +353,100 @@ def _identity(meta: dict[str, object]) -> KernelIdentity:
     return KernelIdentity(*fields)
 
 
-Trace = list[tuple[tuple[str, str], tuple[int, ...]]]
+Trace = list[tuple[Query, tuple[int, ...]]]
+LoadAnswer = tuple[list[LoadFinding], dict[tuple[str, int], str]]
 
 
-def _load_checks(
-    q: FleetQuery, obj: BpfObject, chosen: list[int]
-) -> dict[int, tuple[list[LoadFinding], dict[tuple[str, int], str]]]:
-    """The load checks per kernel, run once per distinct answer to the look-ups they make.
+def _load_checks(q: FleetQuery, obj: BpfObject, chosen: list[int]) -> list[LoadAnswer]:
+    """The load checks per chosen kernel, run once per distinct answer to the look-ups they make.
 
     A run records each name look-up as the records it found; a kernel whose look-ups find the same
     records gets that run's findings (they name types, never ids).
     """
-    runs: list[tuple[object, Trace, list[LoadFinding], dict[tuple[str, int], str]]] = []
-    out = {}
+    runs: list[tuple[object, list[tuple[dict[int, tuple[int, ...]], tuple[int, ...]]], LoadAnswer]] = []
+    out = []
     for k in chosen:
-        _, view = q.graph(k)
-        kernel = q.target(k)
-        state: object = kernel.modules is not None
-        for run_state, trace, findings, names in runs:
-            if run_state == state and all(view.answer(query) == recs for query, recs in trace):
-                out[k] = (findings, names)
+        state: object = bool(q.kernels[k].get("modules"))
+        for run_state, checks, answer in runs:
+            if run_state == state and all(per.get(k, ()) == recs for per, recs in checks):
+                out.append(answer)
                 break
         else:
+            _, view = q.graph(k)
+            kernel = q.target(k)
             view.trace = []
             try:
-                findings, names = load_findings(obj, kernel), ref_names(obj, kernel)
+                answer = (load_findings(obj, kernel), ref_names(obj, kernel))
             finally:
                 trace, view.trace = view.trace, None
             if isinstance(kernel.modules, FleetModules) and kernel.modules.used:
                 state = ("modules of", k)  # module look-ups are not traced: this answer is this kernel's
-            runs.append((state, trace, findings, names))
-            out[k] = (findings, names)
+            runs.append((state, [(q.lookups.answers(query), recs) for query, recs in trace], answer))
+            out.append(answer)
     return out
 
 
-def _check_object(q: FleetQuery, obj: BpfObject, chosen: list[int], selected: set[int]) -> dict[int, list[ReloResult]]:
+def _check_object(q: FleetQuery, obj: BpfObject, chosen: list[int]) -> list[list[ReloResult]]:
+    """Per chosen kernel, its results in libbpf's order; each group resolved once per distinct key."""
     groups = _groups(obj)
-    # results per group and kernel, keyed by what the resolution depends on
-    shared: dict[tuple[object, ...], tuple[tuple[int, ...], list[ReloResult]]] = {}
-    by_kernel: dict[int, dict[int, list[ReloResult]]] = {k: {} for k in chosen}
+    targets = [q.kernels[k].get("target") for k in chosen]
+    # group -> per chosen kernel: the shared results, and (their ids, this kernel's) where they print other ones
+    per_group: list[list[tuple[list[ReloResult], Renumber | None]]] = []
     for g in groups:
         local = obj.btf[g.local_id]
-        cands = q.candidates(local, selected) if local.name else {}
-        for k in chosen:
-            found = cands.get(k, [])
-            ids = tuple(t for t, _ in found)
-            key: tuple[object, ...] = (g.local_id, q.kernels[k].get("target"), tuple(r for _, r in found))
-            if not found and local.name and q.kernels[k].get("modules"):
+        cands = q.candidates(local) if local.name else {}
+        # what the resolution depends on -> (representative's ids, results, whether they print ids)
+        shared: dict[tuple[object, ...], tuple[tuple[int, ...], list[ReloResult], bool]] = {}
+        mine: list[tuple[list[ReloResult], Renumber | None]] = []
+        for k, target in zip(chosen, targets, strict=True):
+            ids, recs = cands.get(k, _NO_CANDIDATES)
+            key: tuple[object, ...] = (target, recs, ids) if g.needs_ids else (target, recs)
+            if not ids and local.name and q.kernels[k].get("modules"):
                 key += ("modules of", k)  # candidates come from the kernel's modules: resolved per kernel
-            if g.needs_ids:
-                key += ids
             hit = shared.get(key)
             if hit is None:
-                hit = shared[key] = (ids, _resolve_group(q, obj, g, k, found))
-            by_kernel[k][g.local_id] = _with_ids(hit[1], ids, hit[0])
+                results = _resolve_group(q, obj, g, k, ids, recs)
+                hit = shared[key] = (ids, results, any(r.candidates for r in results))
+            rep_ids, results, prints_ids = hit
+            mine.append((results, (rep_ids, ids) if prints_ids and ids != rep_ids else None))
+        per_group.append(mine)
+    # Kernels whose groups share results share the assembly (the poisoned instructions' reachability does
+    # not depend on ids); only candidate ids are put back per kernel.
+    assembled: dict[tuple[int, ...], tuple[tuple[list[ReloResult], ...], list[ReloResult]]] = {}
     live: dict[tuple[object, ...], set[int]] = {}
-    return {k: _assemble(obj, groups, by_kernel[k], live) for k in chosen}
+    with_ids: dict[tuple[object, ...], list[ReloResult]] = {}
+    local_ids = [g.local_id for g in groups]
+    out = []
+    for i in range(len(chosen)):
+        parts = tuple(mine[i][0] for mine in per_group)
+        key = tuple(map(id, parts))  # the parts are held in `assembled`, so their ids stay theirs
+        got = assembled.get(key)
+        if got is None:
+            got = assembled[key] = (parts, _assemble(obj, groups, dict(zip(local_ids, parts, strict=True)), live))
+        renumber = tuple((lid, mine[i][1]) for lid, mine in zip(local_ids, per_group, strict=True) if mine[i][1])
+        if not renumber:
+            out.append(got[1])
+            continue
+        # Kernels of one release share their ids (flavours add members, not types): renumber once for them.
+        ids_key = (key, renumber)
+        renumbered = with_ids.get(ids_key)
+        if renumbered is None:
+            renumbered = with_ids[ids_key] = _with_ids(got[1], {lid: dict(zip(*m, strict=True)) for lid, m in renumber})
+        out.append(renumbered)
+    return out
 
 
-def _resolve_group(q: FleetQuery, obj: BpfObject, g: _Group, k: int, found: list[tuple[int, int]]) -> list[ReloResult]:
+Renumber = tuple[tuple[int, ...], tuple[int, ...]]  # a group's candidate ids: the representative's, a kernel's
+_NO_CANDIDATES: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+
+
+def _resolve_group(
+    q: FleetQuery, obj: BpfObject, g: _Group, k: int, ids: tuple[int, ...], recs: tuple[int, ...]
+) -> list[ReloResult]:
     _, view = q.graph(k)
-    view.real.update(found)
+    view.real.update(zip(ids, recs, strict=True))
     ctx = ResolveContext(obj.btf, q.target(k))
-    ctx.cands[g.local_id] = [t for t, _ in found]
+    ctx.cands[g.local_id] = list(ids)
     return [
         resolve_relo(ctx, sec.name, obj.func_at(sec, r.insn_off), r, obj.code[sec.name], obj.line_at(sec, r.insn_off))
         for sec, r in g.relos
