@@ -74,7 +74,8 @@ def load_kernel(
                 # counts as there when each of their libcs has it.
                 found = [libcs[t.name] for t in targets if t.kernel_arch == karch]
                 from_libc = None if None in found else _in_every(found)
-                prepared[karch] = (inst, stack.enter_context(staged(inst.headers, cache)),
+                alike = [(done[0].headers, done[1]) for done in prepared.values()]
+                prepared[karch] = (inst, stack.enter_context(staged(inst.headers, cache, alike)),
                                    plan_headers(inst, available, from_libc))
             return prepared[karch]
 
