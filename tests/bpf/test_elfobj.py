@@ -11,7 +11,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import SymbolTableSection
 
-from abiguard.bpf.elfobj import parse_elf
+from abiguard.elf import parse_elf
 
 from . import test_load as lc
 from .conftest import run_core

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .elfobj import (
+from ..elf import (
     SHN_UNDEF,
     SHT_NOBITS,
     SHT_PROGBITS,

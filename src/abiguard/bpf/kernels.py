@@ -347,19 +347,12 @@ def _btf_bytes(data: bytes, where: str) -> bytes:
         return data
     if data[:4] != ELF_MAGIC:
         raise AbiguardError(where, "not a BTF file or ELF object")
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
+    from ..sources.btf.elf import read_elf_bytes
 
-    try:
-        sec = ELFFile(io.BytesIO(data)).get_section_by_name(".BTF")
-        if sec is None:
-            raise AbiguardError(where, "ELF file has no .BTF section")
-        off, size = sec["sh_offset"], sec["sh_size"]
-    except ELFError as e:
-        raise AbiguardError(where, f"malformed ELF: {e}") from None
-    if off + size > len(data):
-        raise AbiguardError(where, ".BTF section runs past the end of the file")
-    return data[off : off + size]
+    sec = read_elf_bytes(data, where, (".BTF",)).sections.get(".BTF")
+    if sec is None:
+        raise AbiguardError(where, "ELF file has no .BTF section")
+    return sec.data
 
 
 def is_kernel_file(path: Path) -> bool:

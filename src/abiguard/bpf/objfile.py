@@ -6,10 +6,10 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..elf import SHT_PROGBITS, SHT_REL, ElfError, parse_elf
 from ..errors import AbiguardError
 from ..model import Kind, TypeGraph
 from .btf_ext import BtfExt, ExtSection, LineInfo, parse_btf_ext
-from .elfobj import SHT_PROGBITS, SHT_REL, ElfError, parse_elf
 from .elfparts import ElfParts, read_parts
 from .insn import Code
 

@@ -65,8 +65,8 @@ def is_module_file(name: str) -> bool:
 
 def module_btf(data: bytes, where: str) -> bytes:
     """The split .BTF of one kernel module file (.ko, or .ko.xz/.zst/.gz); none is an AbiguardError."""
+    from ..btf.elf import read_elf_bytes
     from .decompress import compression_of, decompress
-    from .elfbytes import read_elf_bytes
 
     if compression_of(data) is not None:
         data = decompress(data, where, _MAX_MODULE)
@@ -78,8 +78,8 @@ def module_btf(data: bytes, where: str) -> bytes:
 
 def package_module_btfs(path: Path, data: bytes) -> dict[str, bytes]:
     """Module name -> split .BTF of every module in a kernel package that has BTF (sorted by name)."""
+    from ..btf.elf import read_elf_bytes
     from .deb import kernel_modules
-    from .elfbytes import read_elf_bytes
 
     out: dict[str, bytes] = {}
     for name, ko in kernel_modules(data, str(path)):

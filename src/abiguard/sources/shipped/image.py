@@ -14,9 +14,8 @@ from pathlib import Path
 from ...errors import AbiguardError
 from ...fileio import ELF_MAGIC
 from ...model.target import TARGETS, Target
-from ..btf.elf import elf_target
+from ..btf.elf import elf_target, read_elf_bytes
 from .decompress import DEFAULT_LIMIT, compression_of, decompress
-from .elfbytes import read_elf_bytes
 from .ident import KernelIdentity, from_release, from_version_string
 
 _BZIMAGE_MAGIC = b"HdrS"

@@ -1,7 +1,8 @@
-"""The ELF structure of a relocatable BPF object: section headers, symbols, relocations, by struct reads.
+"""The ELF structure abiguard reads (section table, symbols, relocations), by struct reads over the bytes.
 
-pyelftools costs more to import than a whole fleet query spends checking one object; a BPF object needs
-only the section table, one symbol table and its relocation tables, every bound checked here.
+Every ELF input is read here: BPF objects, kernel ELF files and images, modules (a package holds thousands).
+What they need is the section table, one symbol table and relocation tables, every bound checked here;
+pyelftools alone would cost more to import than a fleet query spends checking one object.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ SHT_PROGBITS, SHT_SYMTAB, SHT_RELA, SHT_NOBITS, SHT_REL, SHT_DYNSYM = 1, 2, 4, 8
 STT_NOTYPE, STT_OBJECT, STT_FUNC = 0, 1, 2
 STB_LOCAL, STB_GLOBAL, STB_WEAK = 0, 1, 2
 SHN_UNDEF = 0
+SHF_COMPRESSED = 0x800
 # Section indexes with a meaning of their own (absolute, common): they name no section.
 _SPECIAL_SHNDX = frozenset({0xFFF1, 0xFFF2})
 _MAX_SECTIONS = 1 << 16
@@ -56,7 +58,12 @@ class ElfObject:
     raw: bytes
     little_endian: bool
     wide: bool  # ELFCLASS64
+    machine: int  # e_machine
     sections: tuple[Section, ...]
+
+    def named(self, name: str) -> Section | None:
+        """The first section called `name`, or None."""
+        return next((s for s in self.sections if s.name == name), None)
 
     def data(self, sec: Section) -> bytes:
         """A section's bytes (none for SHT_NOBITS); a section past the end of the file is an ElfError."""
@@ -121,20 +128,21 @@ def parse_elf(raw: bytes) -> ElfObject:
     wide = elf_class == 2
     if wide and len(raw) < 64:
         raise ElfError("ELF header is truncated")
+    (machine,) = struct.unpack_from(e + "H", raw, 18)
     (shoff,) = struct.unpack_from(e + ("Q" if wide else "I"), raw, 0x28 if wide else 0x20)
     shentsize, shnum, shstrndx = struct.unpack_from(e + "HHH", raw, 0x3A if wide else 0x2E)
     # sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size, sh_link, sh_info, sh_addralign, sh_entsize
     fmt = struct.Struct(e + ("IIQQQQIIQQ" if wide else "IIIIIIIIII"))
     if not shoff:
-        return ElfObject(raw, order == 1, wide, ())
+        return ElfObject(raw, order == 1, wide, machine, ())
     if shentsize < fmt.size or shoff + fmt.size > len(raw):
-        raise ElfError(f"section header table ({shentsize}-byte entries at {shoff:#x}) is damaged or truncated")
+        raise ElfError(f"ELF section header table ({shentsize}-byte entries at {shoff:#x}) is damaged or truncated")
     first = fmt.unpack_from(raw, shoff)
     count = shnum or first[5]  # extended numbering: section 0's sh_size holds the count
     if shstrndx == 0xFFFF:
         shstrndx = first[6]
     if count > _MAX_SECTIONS or shoff + count * shentsize > len(raw):
-        raise ElfError(f"section header table ({count} x {shentsize} bytes) runs past the end of the file")
+        raise ElfError(f"ELF section header table ({count} x {shentsize} bytes) runs past the end of the file")
     rows = [fmt.unpack_from(raw, shoff + i * shentsize) for i in range(count)]
     if not 0 <= shstrndx < count:
         raise ElfError(f"section name table index {shstrndx} is out of range")
@@ -146,4 +154,4 @@ def parse_elf(raw: bytes) -> ElfObject:
         Section(i, _string(names, r[0], "the section name table"), r[1], r[2], r[4], r[5], r[6], r[7], r[9])
         for i, r in enumerate(rows)
     )
-    return ElfObject(raw, order == 1, wide, sections)
+    return ElfObject(raw, order == 1, wide, machine, sections)
