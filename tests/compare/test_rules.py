@@ -1,7 +1,7 @@
 """One test per severity rule, on old/new header variants parsed by libclang for real targets.
 
 Each test changes one thing and checks the rule's verdict; where a control variant differs only in
-the property the rule looks at (size evidence, embedding, sentinel name), both are checked.
+the property the rule looks at (size evidence, embedding, evidence of a count), both are checked.
 """
 
 from __future__ import annotations
@@ -217,6 +217,61 @@ def test_enumerator_value_change_breaks_unless_sentinel(diff_c: DiffC) -> None:
     removed = diff_c(old, old.replace("BPF_MAP_TYPE_ARRAY,", ""))
     assert only(removed, kind="enumerator_removed").severity == B
 
+
+# Enums shaped as in the 6.1 UAPI: if_link.h (IFLA_GTP_*), ethtool_netlink.h (a count the enum derives its
+# own maximum from), fuse.h (a count nothing in the headers marks), and two made-up controls.
+COUNTS = """
+enum { IFLA_GTP_UNSPEC, IFLA_GTP_ROLE, IFLA_GTP_RESTART_COUNT,%(gtp)s __IFLA_GTP_MAX };
+#define IFLA_GTP_MAX (__IFLA_GTP_MAX - 1)
+enum { ETHTOOL_MSG_USER_NONE, ETHTOOL_MSG_STRSET_GET,%(ethtool)s __ETHTOOL_MSG_USER_CNT,
+       ETHTOOL_MSG_USER_MAX = __ETHTOOL_MSG_USER_CNT - 1 };
+enum fuse_notify_code { FUSE_NOTIFY_POLL = 1, FUSE_NOTIFY_DELETE = 2,%(fuse)s FUSE_NOTIFY_CODE_MAX };
+enum link_stats { LINK_STATS_RX, LINK_STATS_TX,%(stats)s LINK_STATS_NUM };
+#define LINK_STATS_LAST (LINK_STATS_NUM - 1)
+enum link_modes { LINK_MODE_A, LINK_MODE_B,%(modes)s LINK_MODE_COUNT };
+#define LINK_MODE_LIMIT LINK_MODE_COUNT
+"""
+NO_EDIT = dict.fromkeys(("gtp", "ethtool", "fuse", "stats", "modes"), "")
+
+
+def test_count_moved_by_appended_entries_is_compatible_when_the_headers_say_it_counts(diff_c: DiffC) -> None:
+    appended = {"gtp": " IFLA_GTP_LOCAL,", "ethtool": " ETHTOOL_MSG_PSE_GET,", "fuse": " FUSE_NOTIFY_RESEND = 3,",
+                "stats": " LINK_STATS_DROPS,", "modes": " LINK_MODE_C,"}
+    result = diff_c(COUNTS % NO_EDIT, COUNTS % appended)
+    moved = {f.member: f.severity for f in result.findings if f.kind == "enumerator_value_changed"}
+    assert moved == {
+        "__IFLA_GTP_MAX": C,  # a name reserved to the implementation (and IFLA_GTP_MAX derives a bound)
+        "__ETHTOOL_MSG_USER_CNT": C,  # reserved
+        "ETHTOOL_MSG_USER_MAX": C,  # the enum's own maximum, one below that count
+        "LINK_STATS_NUM": C,  # no reserved name, but #define LINK_STATS_LAST computes a bound from it
+        # Its place alone: an entry inserted before a last real value looks the same, so it stays a break.
+        "FUSE_NOTIFY_CODE_MAX": B,
+        "LINK_MODE_COUNT": B,  # a plain alias (LINK_MODE_LIMIT) is no evidence: aliases name real values too
+    }
+    assert only(result, type="#define IFLA_GTP_MAX").severity == C
+    assert "as a count" in only(result, member="__IFLA_GTP_MAX").message
+
+
+def test_real_value_pushed_up_by_an_insertion_breaks_whatever_its_name(diff_c: DiffC) -> None:
+    # IFLA_GTP_RESTART_COUNT is an attribute user space sends, the last one before the count.
+    old = COUNTS % NO_EDIT
+    result = diff_c(old, old.replace("IFLA_GTP_ROLE,", "IFLA_GTP_ROLE, IFLA_GTP_LOCAL,"))
+    assert only(result, member="__IFLA_GTP_MAX").severity == C
+    restart = only(result, member="IFLA_GTP_RESTART_COUNT")
+    assert (restart.old, restart.new, restart.severity) == (2, 3, B)
+    # An enum whose every name sounds like a count: the values are still values.
+    counters = "enum counters { COUNT_CYCLES, %s COUNT_INSNS, COUNT_MAX };\n"
+    result = diff_c(counters % "", counters % "COUNT_REFS,")
+    assert {f.member: f.severity for f in result.findings if f.kind == "enumerator_value_changed"} == {
+        "COUNT_INSNS": B, "COUNT_MAX": B}
+    # A reserved name that does not sit on top (a real value follows it) is not a count either.
+    aliased = "enum hooks { HOOK_IN, HOOK_OUT, %s __HOOK_NUM, HOOK_INGRESS = __HOOK_NUM + 1 };\n"
+    result = diff_c(aliased % "", aliased % "HOOK_FWD,")
+    assert only(result, member="__HOOK_NUM").severity == B
+    # Moved by more than the values added below it: it does not count them.
+    jump = "enum jump { J_A, J_B, %s __J_MAX };\n"
+    result = diff_c(jump % "", jump % "J_C = 5,")
+    assert only(result, member="__J_MAX").severity == B
 
 def test_enum_size_and_signedness(diff_c: DiffC) -> None:
     old = "enum e { E_A = 1, E_B = 2 };\nstruct s { enum e v; };\n"

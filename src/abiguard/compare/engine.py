@@ -268,8 +268,8 @@ class _Comparison:
         extensible = False
         size_note = ""
         if nt.kind in ENUM_KINDS and ot.kind in ENUM_KINDS:
-            sentinels = rules.enum_sentinels({e.name: e.value for e in ot.enumerators},
-                                             {e.name: e.value for e in nt.enumerators})
+            sentinels = rules.enum_sentinels(ot.enumerators, nt.enumerators, self.old.graph.constants,
+                                             self.new.graph.constants)
         elif nt.kind in COMPOSITE_KINDS and diff.size_changed:
             known = self.negotiated.lookup(diff.key.display)
             size_note = rules.extensible_because(self.new, diff.new_id, self.new.graph.constants, diff.new_size,
@@ -314,7 +314,8 @@ class _ConstantJudge:
             if ot.kind in ENUM_KINDS and nt.kind in ENUM_KINDS:
                 before = {e.name: e.value for e in ot.enumerators}
                 after = {e.name: e.value for e in nt.enumerators}
-                for name in rules.enum_sentinels(before, after):
+                for name in rules.enum_sentinels(ot.enumerators, nt.enumerators, self.old.constants,
+                                                 self.new.constants):
                     self.counts[name] = (before[name], after[name])
         self._follows: dict[str, str] = {}
         self._enumerators: dict[str, int] | None = None

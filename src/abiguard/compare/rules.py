@@ -7,10 +7,10 @@ size. compatible: old binaries keep working. api: binaries keep working, source 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..model import Constant, Kind
+from ..model import Constant, Enumerator, Kind
 from .changes import Change
 from .findings import Severity
 from .kinds import ChangeKind as K
@@ -19,8 +19,6 @@ from .shape import GraphView
 
 B, R, C, A = Severity.BREAKING, Severity.REVIEW, Severity.COMPATIBLE, Severity.API
 
-# Enumerator names that count things rather than name them: __MAX_BPF_MAP_TYPE, BPF_F_CNT, NR_FOO, FOO_LAST.
-_SENTINEL = re.compile(r"(^__|MAX|CNT|COUNT|(^|_)NR(_|$)|(^|_)NUM(_|$)|LAST|END$)", re.IGNORECASE)
 _SIZE_VER = re.compile(r"^(?P<prefix>\w+?)_SIZE_VER\d*$")
 
 
@@ -32,7 +30,7 @@ class TypeFacts:
     extensible: bool = False  # carries or negotiates its own size
     size_note: str = ""  # why it is extensible, for the message
     only_growth: bool = True  # every own change is an append (or compatible by itself)
-    sentinels: frozenset[str] = frozenset()  # enumerators that are counts moving with new entries
+    sentinels: frozenset[str] = frozenset()  # counts that moved with new entries (see enum_sentinels)
     made_flexible: bool = False  # a trailing one- or zero-element array became a flexible array member
 
 
@@ -66,23 +64,79 @@ def extensible_because(view: GraphView, tid: int, constants: Mapping[str, Consta
     return ""
 
 
-def enum_sentinels(old: Mapping[str, int], new: Mapping[str, int]) -> frozenset[str]:
-    """Enumerators that mark the end of the list and move because entries were added before them.
+def reserved_identifier(name: str) -> bool:
+    """C11 7.1.3: a name starting with `__` or `_` and a capital letter belongs to the implementation."""
+    return len(name) > 1 and name[0] == "_" and (name[1] == "_" or name[1].isupper())
 
-    A sentinel has a counting name, sat at the top of the old values and still sits at the top of the
-    values of the enumerators that existed before (new entries are allowed below it).
+
+@dataclass(frozen=True)
+class _CountShape:
+    """Where a would-be count sits in one version of its enum."""
+
+    below: int  # distinct values of the entries it counts (every value under it)
+    followers: tuple[str, ...]  # enumerators after it, each one below it: the enum's own maximum
+
+
+def _count_shape(enumerators: Sequence[Enumerator], name: str) -> _CountShape | None:
+    """The shape of `name` if it sits where a count sits, else None: it is one more than the entry
+    declared before it (as an implicit value is), strictly above every other value, and whatever is
+    declared after it is one below it (`NETDEV_A_NAPI_MAX = (__NETDEV_A_NAPI_MAX - 1)`)."""
+    at = next((i for i, e in enumerate(enumerators) if e.name == name), 0)
+    if at == 0:
+        return None
+    value = enumerators[at].value
+    if enumerators[at - 1].value + 1 != value:
+        return None
+    if any(e.value >= value for i, e in enumerate(enumerators) if i != at):
+        return None
+    after = enumerators[at + 1:]
+    if any(e.value != value - 1 for e in after):
+        return None
+    return _CountShape(len({e.value for e in enumerators[:at]}), tuple(e.name for e in after))
+
+
+def _derives_bound(constants: Mapping[str, Constant], name: str, value: int) -> bool:
+    """A `#define` names `name` and computes another value from it (`#define IFLA_MAX (__IFLA_MAX - 1)`)."""
+    return any(name in c.refs and c.value != value for c in constants.values())
+
+
+def enum_sentinels(old: Sequence[Enumerator], new: Sequence[Enumerator], old_constants: Mapping[str, Constant],
+                   new_constants: Mapping[str, Constant]) -> frozenset[str]:
+    """Enumerators that count the entries before them and moved because entries were added there,
+    with the maximum the enum derives from such a count. Moving is compatible: old binaries hold the
+    old count only as a bound of the values they know, and each of those keeps its meaning.
+
+    Shape, in both versions (_count_shape): one above the entry before it, the top value, followed
+    only by the enum's maximum; and it moved by exactly as many values as appeared below it.
+    Shape alone is not enough: an entry inserted before the last real value moves that value in
+    exactly this way, and that is a break. So the headers must also say it is a count:
+    - its name is reserved to the implementation (C's rule, not a word list): user code is told not
+      to spell it, so it is no value of the interface. UAPI spells its counts so (`__IFLA_MAX`,
+      `__MAX_BPF_MAP_TYPE`), and BTF, which keeps no macros, still carries the name. A reserved name
+      in the middle of an enum, or moved by more than the entries added, is still judged a value; or
+    - a `#define` computes another value from it in both versions (`#define IFLA_MAX (__IFLA_MAX - 1)`):
+      a bound derived from it. A plain alias is no evidence: `#define TCAA_MAX TCA_ROOT_TAB` names
+      a real value.
+    Counts with neither (`FUSE_NOTIFY_CODE_MAX`, `PERF_COUNT_SW_MAX`) read as breaking when they move.
+    An array sized by a count needs no rule here: the struct holding it changes size and is judged so.
     """
-    if not (new.keys() - old.keys()):
+    before = {e.name: e.value for e in old}
+    after = {e.name: e.value for e in new}
+    if not (after.keys() - before.keys()):
         return frozenset()
-    out = set()
-    for name, value in old.items():
-        if name not in new or new[name] == value or not _SENTINEL.search(name):
+    out: set[str] = set()
+    for name, value in before.items():
+        moved = after.get(name, value) - value
+        if moved <= 0:
             continue
-        others_old = [v for n, v in old.items() if n != name and not _SENTINEL.search(n)]
-        others_new = [v for n, v in new.items() if n != name and not _SENTINEL.search(n)]
-        if value >= max(others_old, default=value) and new[name] >= max(others_new, default=new[name]) \
-                and new[name] > value:
-            out.add(name)
+        old_shape, new_shape = _count_shape(old, name), _count_shape(new, name)
+        if old_shape is None or new_shape is None or new_shape.below - old_shape.below != moved:
+            continue
+        if not (reserved_identifier(name) or (_derives_bound(old_constants, name, value)
+                                              and _derives_bound(new_constants, name, after[name]))):
+            continue
+        out.add(name)
+        out.update(f for f in new_shape.followers if f in old_shape.followers)
     return frozenset(out)
 
 
@@ -193,7 +247,8 @@ def enumerator_added(c: Change, f: TypeFacts) -> Severity:
 
 
 def enumerator_changed(c: Change, f: TypeFacts) -> Severity:
-    """Values are compiled into binaries; a count-style sentinel moving with new entries is expected."""
+    """Values are compiled into binaries; a count moving with the entries added before it is expected
+    (what makes an enumerator a count: enum_sentinels)."""
     return C if c.member in f.sentinels else B
 
 
