@@ -219,24 +219,28 @@ def test_enumerator_value_change_breaks_unless_sentinel(diff_c: DiffC) -> None:
 
 
 # Enums shaped as in the 6.1 UAPI: if_link.h (IFLA_GTP_*), ethtool_netlink.h (a count the enum derives its
-# own maximum from), fuse.h (a count nothing in the headers marks), and two made-up controls.
+# own maximum from), fuse.h (numbered entries, the count left to the compiler), vfio.h (a count nothing
+# marks), and made-up controls.
 COUNTS = """
 enum { IFLA_GTP_UNSPEC, IFLA_GTP_ROLE, IFLA_GTP_RESTART_COUNT,%(gtp)s __IFLA_GTP_MAX };
 #define IFLA_GTP_MAX (__IFLA_GTP_MAX - 1)
 enum { ETHTOOL_MSG_USER_NONE, ETHTOOL_MSG_STRSET_GET,%(ethtool)s __ETHTOOL_MSG_USER_CNT,
        ETHTOOL_MSG_USER_MAX = __ETHTOOL_MSG_USER_CNT - 1 };
 enum fuse_notify_code { FUSE_NOTIFY_POLL = 1, FUSE_NOTIFY_DELETE = 2,%(fuse)s FUSE_NOTIFY_CODE_MAX };
+enum { VFIO_PCI_INTX_IRQ_INDEX, VFIO_PCI_MSI_IRQ_INDEX,%(vfio)s VFIO_PCI_NUM_IRQS };
+enum half_numbered { HALF_A = 1, HALF_B,%(half)s HALF_MAX };
 enum link_stats { LINK_STATS_RX, LINK_STATS_TX,%(stats)s LINK_STATS_NUM };
 #define LINK_STATS_LAST (LINK_STATS_NUM - 1)
 enum link_modes { LINK_MODE_A, LINK_MODE_B,%(modes)s LINK_MODE_COUNT };
 #define LINK_MODE_LIMIT LINK_MODE_COUNT
 """
-NO_EDIT = dict.fromkeys(("gtp", "ethtool", "fuse", "stats", "modes"), "")
+NO_EDIT = dict.fromkeys(("gtp", "ethtool", "fuse", "vfio", "half", "stats", "modes"), "")
 
 
 def test_count_moved_by_appended_entries_is_compatible_when_the_headers_say_it_counts(diff_c: DiffC) -> None:
     appended = {"gtp": " IFLA_GTP_LOCAL,", "ethtool": " ETHTOOL_MSG_PSE_GET,", "fuse": " FUSE_NOTIFY_RESEND = 3,",
-                "stats": " LINK_STATS_DROPS,", "modes": " LINK_MODE_C,"}
+                "vfio": " VFIO_PCI_ERR_IRQ_INDEX,", "half": " HALF_C = 3,", "stats": " LINK_STATS_DROPS,",
+                "modes": " LINK_MODE_C,"}
     result = diff_c(COUNTS % NO_EDIT, COUNTS % appended)
     moved = {f.member: f.severity for f in result.findings if f.kind == "enumerator_value_changed"}
     assert moved == {
@@ -244,8 +248,10 @@ def test_count_moved_by_appended_entries_is_compatible_when_the_headers_say_it_c
         "__ETHTOOL_MSG_USER_CNT": C,  # reserved
         "ETHTOOL_MSG_USER_MAX": C,  # the enum's own maximum, one below that count
         "LINK_STATS_NUM": C,  # no reserved name, but #define LINK_STATS_LAST computes a bound from it
+        "FUSE_NOTIFY_CODE_MAX": C,  # every entry numbered, the count alone left to the compiler
         # Its place alone: an entry inserted before a last real value looks the same, so it stays a break.
-        "FUSE_NOTIFY_CODE_MAX": B,
+        "VFIO_PCI_NUM_IRQS": B,
+        "HALF_MAX": B,  # HALF_B is left to the compiler too: it could be pushed, so could HALF_MAX
         "LINK_MODE_COUNT": B,  # a plain alias (LINK_MODE_LIMIT) is no evidence: aliases name real values too
     }
     assert only(result, type="#define IFLA_GTP_MAX").severity == C

@@ -52,3 +52,20 @@ def test_constants_record_what_their_expansion_names(tmp_path: Path) -> None:
     [loaded] = read_snapshot(tmp_path / "snap.json", [])
     assert dict(loaded.constants) == dict(graph.constants)
     assert (tuple(loaded.failures), loaded.unevaluated) == (tuple(graph.failures), graph.unevaluated)
+
+
+def test_enumerators_record_whether_their_value_is_written_out(tmp_path: Path) -> None:
+    # fuse.h numbers every entry and leaves the count to the compiler; an attribute is no initializer.
+    (tmp_path / "e.h").write_text("#define BASE 4\nenum fuse_notify_code { FUSE_NOTIFY_POLL = 1, FUSE_NOTIFY_RETRIEVE"
+                                  " = BASE + 1, FUSE_NOTIFY_OLD __attribute__((deprecated)), FUSE_NOTIFY_CODE_MAX };\n")
+    graph = read_headers([tmp_path], [get_target("x86_64")], SourceOptions(use_cache=False))[0]
+    [enum] = [graph[t] for t in graph.ids_named("fuse_notify_code")]
+    spelled = [(e.name, e.value, e.explicit) for e in enum.enumerators]
+    assert spelled == [("FUSE_NOTIFY_POLL", 1, True), ("FUSE_NOTIFY_RETRIEVE", 5, True),
+                       ("FUSE_NOTIFY_OLD", 6, False), ("FUSE_NOTIFY_CODE_MAX", 7, False)]
+    again = codec.load(codec.dump_graph(graph))
+    write_snapshot([graph], tmp_path / "snap.json")
+    [loaded] = read_snapshot(tmp_path / "snap.json", [])
+    for kept in (again, loaded):
+        [enum] = [kept[t] for t in kept.ids_named("fuse_notify_code")]
+        assert [(e.name, e.value, e.explicit) for e in enum.enumerators] == spelled

@@ -75,6 +75,7 @@ class _CountShape:
 
     below: int  # distinct values of the entries it counts (every value under it)
     followers: tuple[str, ...]  # enumerators after it, each one below it: the enum's own maximum
+    numbered: bool  # every entry before it writes its value out; it alone is left to the compiler
 
 
 def _count_shape(enumerators: Sequence[Enumerator], name: str) -> _CountShape | None:
@@ -92,7 +93,9 @@ def _count_shape(enumerators: Sequence[Enumerator], name: str) -> _CountShape | 
     after = enumerators[at + 1:]
     if any(e.value != value - 1 for e in after):
         return None
-    return _CountShape(len({e.value for e in enumerators[:at]}), tuple(e.name for e in after))
+    entries = enumerators[:at]
+    numbered = not enumerators[at].explicit and all(e.explicit for e in entries)
+    return _CountShape(len({e.value for e in entries}), tuple(e.name for e in after), numbered)
 
 
 def _derives_bound(constants: Mapping[str, Constant], name: str, value: int) -> bool:
@@ -116,8 +119,13 @@ def enum_sentinels(old: Sequence[Enumerator], new: Sequence[Enumerator], old_con
       in the middle of an enum, or moved by more than the entries added, is still judged a value; or
     - a `#define` computes another value from it in both versions (`#define IFLA_MAX (__IFLA_MAX - 1)`):
       a bound derived from it. A plain alias is no evidence: `#define TCAA_MAX TCA_ROOT_TAB` names
-      a real value.
-    Counts with neither (`FUSE_NOTIFY_CODE_MAX`, `PERF_COUNT_SW_MAX`) read as breaking when they move.
+      a real value; or
+    - every entry before it writes its value out and it alone is left to the compiler, in both
+      versions (`PERF_RECORD_CALLCHAIN_DEFERRED = 22, PERF_RECORD_MAX,`): numbered entries cannot be
+      pushed by an insertion, so it moved only because the list grew. The front end records this
+      (model.Enumerator.explicit); BTF cannot, so there it is no evidence.
+    Counts with none of these read as breaking when they move (the enums of 6.1's vfio.h, whose
+    entries are implicit and whose counts unmarked: `VFIO_PCI_NUM_IRQS`).
     An array sized by a count needs no rule here: the struct holding it changes size and is judged so.
     """
     before = {e.name: e.value for e in old}
@@ -132,8 +140,8 @@ def enum_sentinels(old: Sequence[Enumerator], new: Sequence[Enumerator], old_con
         old_shape, new_shape = _count_shape(old, name), _count_shape(new, name)
         if old_shape is None or new_shape is None or new_shape.below - old_shape.below != moved:
             continue
-        if not (reserved_identifier(name) or (_derives_bound(old_constants, name, value)
-                                              and _derives_bound(new_constants, name, after[name]))):
+        if not (reserved_identifier(name) or (old_shape.numbered and new_shape.numbered)
+                or (_derives_bound(old_constants, name, value) and _derives_bound(new_constants, name, after[name]))):
             continue
         out.add(name)
         out.update(f for f in new_shape.followers if f in old_shape.followers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum, IntFlag
 
 
@@ -71,6 +71,9 @@ class Member:
 class Enumerator:
     name: str
     value: int
+    # The source writes the value out (`= 22`) instead of leaving it to the compiler; False where
+    # unknown (BTF). Not part of equality: the value is the ABI, how it was spelled is not.
+    explicit: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,9 @@ from ..model import (
 )
 
 FORMAT = "abiguard-snapshot"
-VERSION = 2  # 2: constants carry refs, measures and flag_union, graphs their header failures; 1 still reads
+# 2: constants carry refs, measures and flag_union, graphs their header failures; 3: an enumerator may
+# say its value is written out (a third element). Older versions still read.
+VERSION = 3
 _DEFAULTS = {f.name: f.default for f in fields(Type) if f.name != "kind"}
 
 
@@ -41,7 +43,7 @@ def _encode_type(t: Type) -> dict[str, Any]:
         if name == "members":
             value = [[m.name, m.type, m.bit_offset, m.bit_size] for m in value]
         elif name == "enumerators":
-            value = [[e.name, e.value] for e in value]
+            value = [[e.name, e.value, *([1] if e.explicit else [])] for e in value]
         elif name == "params":
             value = [[p.name, p.type] for p in value]
         elif name == "vars":
@@ -63,7 +65,8 @@ def _decode_type(raw: Any, where: str) -> Type:
     if "members" in kwargs:
         kwargs["members"] = tuple(Member(str(n), int(t), int(o), int(b)) for n, t, o, b in kwargs["members"])
     if "enumerators" in kwargs:
-        kwargs["enumerators"] = tuple(Enumerator(str(n), int(v)) for n, v in kwargs["enumerators"])
+        kwargs["enumerators"] = tuple(Enumerator(str(n), int(v), bool(explicit and explicit[0]))
+                                      for n, v, *explicit in kwargs["enumerators"])
     if "params" in kwargs:
         kwargs["params"] = tuple(Param(str(n), int(t)) for n, t in kwargs["params"])
     if "vars" in kwargs:
@@ -138,7 +141,7 @@ def read_snapshot(path: Path, targets: list[Target]) -> list[TypeGraph]:
         raise AbiguardError(path, f"not a readable snapshot: {e}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise AbiguardError(path, "not an abiguard snapshot")
-    if doc.get("version") not in (1, VERSION):
+    if doc.get("version") not in (1, 2, VERSION):
         raise AbiguardError(path, f"snapshot version {doc.get('version')} is not supported (want {VERSION})")
     graphs: list[TypeGraph] = []
     try:

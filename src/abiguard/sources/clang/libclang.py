@@ -174,13 +174,26 @@ def evaluate_int(cursor: cindex.Cursor) -> int | None:
 
 
 _ENUM_CONSTANT = frozenset({cindex.CursorKind.ENUM_CONSTANT_DECL.value})
+_EXPRESSIONS = (100, 199)  # CXCursor_FirstExpr..; statements start at 200, attributes at 400
 
 
-def enum_constants(decl: cindex.Cursor, signed: bool) -> list[tuple[str, int]]:
-    """(name, value) of an enum definition's constants; `signed` is the enum's integer type's."""
+def enum_constants(decl: cindex.Cursor, signed: bool) -> list[tuple[str, int, bool]]:
+    """(name, value, explicit) of an enum definition's constants, in order; `signed` is the enum's
+    integer type's. Explicit: the constant has an initializer (`= 22`), an expression child."""
     lib = clang_lib()
     value_of = lib.clang_getEnumConstantDeclValue if signed else lib.clang_getEnumConstantDeclUnsignedValue
-    return [(spelling(c), int(value_of(c))) for c in children(decl, _ENUM_CONSTANT)]
+    found: list[tuple[cindex.Cursor, list[bool]]] = []
+
+    def visit(cursor: cindex.Cursor, parent: cindex.Cursor, _data: object) -> int:
+        if cursor._kind_id in _ENUM_CONSTANT:
+            found.append((cursor, [False]))
+            return 2  # CXChildVisit_Recurse: into the constant, to see whether it has an initializer
+        if parent._kind_id in _ENUM_CONSTANT and found and _EXPRESSIONS[0] <= cursor._kind_id <= _EXPRESSIONS[1]:
+            found[-1][1][0] = True
+        return 1  # CXChildVisit_Continue: nothing deeper matters
+
+    cindex.conf.lib.clang_visitChildren(decl, cindex.callbacks["cursor_visit"](visit), None)
+    return [(spelling(c), int(value_of(c)), explicit[0]) for c, explicit in found]
 
 
 class FileNames:

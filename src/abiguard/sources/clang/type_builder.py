@@ -300,7 +300,7 @@ class TypeBuilder:
         if size <= 0:
             size = 4
         signed = lib.clang_getCanonicalType(int_type)._kind_id in _SIGNED_INTS
-        values = tuple(Enumerator(name, value) for name, value in enum_constants(definition, signed))
+        values = tuple(Enumerator(*constant) for constant in enum_constants(definition, signed))
         kind = Kind.ENUM64 if size == 8 else Kind.ENUM
         align = lib.clang_Type_getAlignOf(t)
         return self._add(
