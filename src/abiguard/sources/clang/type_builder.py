@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Hashable
-from dataclasses import replace
 
 from clang.cindex import Cursor, CursorKind, TypeKind
 from clang.cindex import Type as CType
@@ -229,10 +228,12 @@ class TypeBuilder:
         tid = self._memo.get(key)
         if tid is not None:
             return tid
-        tid = self._add(key, Type(Kind.TYPEDEF, spelling(decl), align=lib.clang_Type_getAlignOf(t),
-                                  location=self._locate(decl)))
+        name, align, location = spelling(decl), lib.clang_Type_getAlignOf(t), self._locate(decl)
+        tid = self._add(key, Type(Kind.TYPEDEF, name, align=align, location=location))
         # The id exists before its target is read, so a typedef reached again on the way terminates.
-        self.types[tid] = replace(self.types[tid], ref=self.type_id(lib.clang_getTypedefDeclUnderlyingType(decl)))
+        # Built again rather than dataclasses.replace()d: that one introspects every field, per type.
+        ref = self.type_id(lib.clang_getTypedefDeclUnderlyingType(decl))
+        self.types[tid] = Type(Kind.TYPEDEF, name, ref=ref, align=align, location=location)
         return tid
 
     def _definition(self, decl: Cursor) -> Cursor | None:
@@ -285,7 +286,10 @@ class TypeBuilder:
                     name = ""
             width = lib.clang_getFieldDeclBitWidth(field) if bitfield else 0
             members.append(Member(name, self.type_id(field_type), lib.clang_Cursor_getOffsetOfField(field), width))
-        self.types[tid] = replace(self.types[tid], members=tuple(members), kind_flag=any(m.bit_size for m in members))
+        record = self.types[tid]  # as _record made it: kind, name, size, align and location
+        self.types[tid] = Type(record.kind, record.name, record.size, members=tuple(members),
+                               kind_flag=any(m.bit_size for m in members), align=record.align,
+                               location=record.location)
 
     def _enum(self, t: CType) -> int:
         lib = self._lib
