@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from abiguard.bpf.fleet.format import VERSION
+
 from .conftest import run_core
 from .test_fleet import KERNEL_PACKAGES, abiguard, build, same_answers
 from .test_modules import MODULE_PROG, MODULE_PROGS
@@ -64,4 +66,5 @@ def test_an_index_of_the_previous_format_is_a_clean_error(kernel_btf, bpf_prog, 
     for args in (("core", bpf_prog(MODULE_PROG), "--fleet", old), ("fleet", "info", old)):
         proc = abiguard(*args)
         assert proc.returncode == 2
-        assert proc.stderr == f"abiguard: error: {old}: fleet index format version 1; this abiguard reads version 2\n"
+        assert proc.stderr == (f"abiguard: error: {old}: fleet index format version 1; "
+                               f"this abiguard reads version {VERSION}\n")

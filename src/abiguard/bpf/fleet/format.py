@@ -6,14 +6,18 @@ only the chunks holding the types it asks about.
 - STRS: every name, sorted, NUL-separated.
 - RECS: records as int64 words: kind|weak<<5|kind_flag<<6, name, #ints, #names, #refs, ints, names, refs
   (refs are record index + 1, 0 for void).
-- POST: per record, the (kernel, type id) pairs holding it, as deltas: the per-kernel name tables.
+- POST: per record, the (kernel, type id) pairs holding it: the per-kernel name tables. Each record's
+  words start with its form: 0, then the pairs as deltas from the pair before; or 1, then runs of
+  consecutive kernels holding it under one id as (first kernel - last kernel before, id delta, length),
+  whichever is shorter (a series of releases keeps most ids for many kernels: a query inflates runs,
+  not a pair per kernel).
 - NAME: (string, record) pairs sorted, for every named strong record: lookup by name.
 - KERN: kernel metadata, JSON.
-- MPOS: per record, the (module slot, own index) pairs holding it, as deltas: the modules' name tables. A
-  slot is one distinct module content (its named types); own index i is type id split_start + i - 1.
+- MPOS: per record, the (module slot, own index) pairs holding it, in the form of POST: the modules' name
+  tables. A slot is one distinct module content (its named types); own index i is type id split_start + i - 1.
 - SLOT: per slot, its number of own types.
 - KMOD: per kernel, its modules: (name string, slot) pairs in name order.
-Version 2 added the modules (MPOS, SLOT, KMOD); version 1 indexes had none.
+Version 2 added the modules (MPOS, SLOT, KMOD); version 3 the run form of the postings.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from ...errors import AbiguardError
 from ...fileio import read_file
 
 MAGIC = b"ABGFLEET"
-VERSION = 2
+VERSION = 3
 CHUNK = 2048  # records per chunk
 _HEAD = struct.Struct("<8sIQ32s")
 _SECTION = struct.Struct("<4sQ")
@@ -122,12 +126,26 @@ def _record_words(r: StoredRecord) -> list[int]:
     return head + [v - _I64_WRAP if v >= 1 << 63 else v for v in r.ints] + list(r.names) + list(r.refs)
 
 
+_PAIRS, _RUNS = 0, 1  # the two forms of a record's postings
+
+
 def _posting_words(flat: Sequence[int]) -> list[int]:
-    """(kernel, id) pairs, flat, as deltas from the pair before."""
-    out = list(flat)
-    for i in range(len(out) - 1, 1, -1):
-        out[i] -= out[i - 2]
-    return out
+    """(kernel, id) pairs, flat and ascending by kernel, as the shorter of the two forms (none: no words)."""
+    if not flat:
+        return []
+    pairs = list(flat)
+    for i in range(len(pairs) - 1, 1, -1):
+        pairs[i] -= pairs[i - 2]
+    runs: list[int] = []
+    last_kernel = last_id = 0
+    for j in range(0, len(flat), 2):
+        kernel, tid = flat[j], flat[j + 1]
+        if runs and kernel == last_kernel + 1 and tid == last_id:
+            runs[-1] += 1
+        else:
+            runs += (kernel - last_kernel, tid - last_id, 1)
+        last_kernel, last_id = kernel, tid
+    return [_RUNS, *runs] if len(runs) < len(pairs) else [_PAIRS, *pairs]
 
 
 def encode(data: FleetData) -> bytes:
@@ -404,13 +422,32 @@ def _decode_postings(words: array, n_kernels: int) -> list[tuple[int, int]]:
 
 
 def _decode_posting_columns(words: array, n_kernels: int) -> tuple[list[int], list[int]]:
-    """Kernel and id columns from the delta words."""
-    if len(words) % 2:
-        raise FleetFormatError("postings have a partial pair")
-    # Running sums of the two interleaved delta streams, in C: a record shared by a fleet has a pair per kernel.
-    kernels = list(itertools.accumulate(words[0::2]))
-    ids = list(itertools.accumulate(words[1::2]))
-    if kernels and (min(kernels) < 0 or max(kernels) >= n_kernels or min(ids) <= 0):
+    """Kernel and id columns from a record's posting words (either form)."""
+    if not words:
+        return [], []
+    form, body = words[0], words[1:]
+    if form == _PAIRS:
+        if len(body) % 2:
+            raise FleetFormatError("postings have a partial pair")
+        # Running sums of the two interleaved delta streams, in C.
+        kernels = list(itertools.accumulate(body[0::2]))
+        ids = list(itertools.accumulate(body[1::2]))
+    elif form == _RUNS:
+        if len(body) % 3:
+            raise FleetFormatError("postings have a partial run")
+        kernels, ids = [], []
+        kernel = tid = 0
+        for step, id_step, length in zip(body[0::3], body[1::3], body[2::3], strict=True):
+            kernel += step
+            tid += id_step
+            if length < 1 or not 0 <= kernel <= n_kernels - length:  # checked before the run is spelled out
+                raise FleetFormatError("posting run names a kernel out of range")
+            kernels.extend(range(kernel, kernel + length))
+            ids.extend(itertools.repeat(tid, length))
+            kernel += length - 1
+    else:
+        raise FleetFormatError(f"postings have unknown form {form}")
+    if not kernels or min(kernels) < 0 or max(kernels) >= n_kernels or min(ids) <= 0:
         raise FleetFormatError("posting names a kernel or type id out of range")
     return kernels, ids
 
