@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import AbiguardError
 from ..fileio import BTF_MAGICS, ELF_MAGIC, read_file, read_magic
 from ..model import Target, TypeGraph
 from .options import SourceOptions
+
+if TYPE_CHECKING:
+    from .btf.memo import ParseMemo
 
 __all__ = ["SourceOptions", "load_source"]
 
@@ -45,14 +49,17 @@ def load_source(spec: str | None, targets: list[Target], options: SourceOptions 
         if len(targets) > 1:
             raise AbiguardError(path, "a BTF source describes one architecture; ask for at most one")
         target = targets[0] if targets else None
-        base = _read_kernel_btf(options.base, None, target) if options.base is not None else None
-        return [_read_kernel_btf(path, base, target)]
+        from .btf.memo import ParseMemo
+
+        memo = ParseMemo() if options.use_cache else None
+        base = _read_kernel_btf(options.base, None, target, memo) if options.base is not None else None
+        return [_read_kernel_btf(path, base, target, memo)]
     raise AbiguardError(
         path, "not a BTF file, ELF object, kernel image or package, snapshot, C header, directory or kernel: source"
     )
 
 
-def _read_kernel_btf(path: Path, base: TypeGraph | None, target: Target | None) -> TypeGraph:
+def _read_kernel_btf(path: Path, base: TypeGraph | None, target: Target | None, memo: ParseMemo | None) -> TypeGraph:
     """BTF from a raw/ELF file, a kernel image or package (its vmlinux), or a module (.ko[.xz], split on base)."""
     from .btf.reader import parse_btf, read_btf_file
     from .shipped import is_module_file, is_shipped, module_btf, read_shipped
@@ -64,8 +71,8 @@ def _read_kernel_btf(path: Path, base: TypeGraph | None, target: Target | None) 
     if is_module_file(path.name) and head[:4] != ELF_MAGIC:
         return parse_btf(module_btf(read_file(path, _MAX_KERNEL_FILE), str(path)), str(path), base, target).graph
     if not is_shipped(head):
-        return read_btf_file(path, base=base, target=target)
+        return read_btf_file(path, base=base, target=target, memo=memo)
     shipped = read_shipped(path, read_file(path, _MAX_KERNEL_FILE, ", too large for a kernel image or package"))
     if target is not None and shipped.target is not None and target.name != shipped.target.name:
         raise AbiguardError(path, f"the kernel is for {shipped.target.name}, not {target.name}")
-    return parse_btf(shipped.btf, str(path), base, target or shipped.target).graph
+    return parse_btf(shipped.btf, str(path), base, target or shipped.target, memo=memo).graph

@@ -11,6 +11,7 @@ from array import array
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...errors import AbiguardError
 from ...fileio import BTF_MAGICS, ELF_MAGIC, read_file, read_magic
@@ -19,6 +20,9 @@ from ...model.target import TARGETS, Target, host_target
 from .header import parse_header
 from .kinds import MAX_TYPE_ID, kind_table, load_words, scan_types
 from .table import BtfTypes
+
+if TYPE_CHECKING:
+    from .memo import ParseMemo
 
 
 @dataclass(frozen=True)
@@ -82,13 +86,15 @@ def parse_btf(
     file_offset: int = 0,
     scan: tuple[array, array] | None = None,
     proven: tuple[bytes, ...] | None = None,
+    memo: ParseMemo | None = None,
 ) -> ParsedBtf:
     """Parse one BTF blob (split on `base` when given); errors name `where` and the byte offset.
 
     `file_offset` is where the blob starts in its file (an ELF section), so offsets in errors are file offsets.
     `scan` is the (record starts, name offsets) an earlier parse of these same bytes found (`ParsedBtf.scan`),
     which spares the record scan, the one cost of parsing that grows with the file; `proven` is what the
-    checks of such a parse established (`BtfTypes.proven()`), which spares checking it again.
+    checks of such a parse established (`BtfTypes.proven()`), which spares checking it again. `memo`
+    keeps both per content for whole blobs, so a later read of the same bytes is spared both.
     """
     where = str(where)
     if not isinstance(data, bytes):
@@ -102,6 +108,10 @@ def parse_btf(
     def fail_at(word: int, message: str) -> AbiguardError:
         return AbiguardError(where, f"BTF type section at byte {type_start + 4 * word}: {message}")
 
+    memo_key = memo.key(data) if memo is not None and base_types is None and scan is None else None
+    remembered = memo.restore(memo_key) if memo is not None and memo_key is not None else None
+    if remembered is not None:
+        scan, proven = remembered
     starts, name_offs = scan if scan is not None else scan_types(words, table, header.types.length, fail_at)
     first_id = base_types.count if base_types is not None else 1
     if first_id + len(starts) - 1 > MAX_TYPE_ID:
@@ -120,6 +130,8 @@ def parse_btf(
     if proven is not None:
         btf.restore_proven(proven)
     btf.check_links()
+    if memo is not None and memo_key is not None and remembered is None:
+        memo.store(memo_key, (starts, name_offs), btf.proven())
     diagnostics: list[Diagnostic] = []
     if table.from_layout:
         for local, w in enumerate(starts):
@@ -149,12 +161,17 @@ def parse_btf(
     return ParsedBtf(graph, btf)
 
 
-def read_btf(path: str | Path, base: TypeGraph | ParsedBtf | None = None, target: Target | None = None) -> ParsedBtf:
+def read_btf(
+    path: str | Path,
+    base: TypeGraph | ParsedBtf | None = None,
+    target: Target | None = None,
+    memo: ParseMemo | None = None,
+) -> ParsedBtf:
     """Parse a raw BTF file or the .BTF section of an ELF file (using its .BTF.base when it has one)."""
     path = Path(path)
     magic = read_magic(path)
     if magic[:2] in BTF_MAGICS:
-        return parse_btf(_read(path), str(path), base, target)
+        return parse_btf(_read(path), str(path), base, target, memo=memo)
     if magic != ELF_MAGIC:
         raise AbiguardError(path, "not a BTF file or an ELF object (bad magic)")
     from .elf import elf_target, read_elf
@@ -167,7 +184,7 @@ def read_btf(path: str | Path, base: TypeGraph | ParsedBtf | None = None, target
         target = elf_target(path, info)
     distilled = info.sections.get(".BTF.base")
     if distilled is None:
-        return parse_btf(btf_sec.data, str(path), base, target, file_offset=btf_sec.file_offset)
+        return parse_btf(btf_sec.data, str(path), base, target, file_offset=btf_sec.file_offset, memo=memo)
     # Modules built with a distilled base number their ids after it, not after the full vmlinux: read
     # them on it (it names and sizes the base types they use). Relocating onto a given base is not done.
     distilled_base = parse_btf(distilled.data, f"{path} (.BTF.base)", None, target, file_offset=distilled.file_offset)
@@ -178,9 +195,11 @@ def read_btf(path: str | Path, base: TypeGraph | ParsedBtf | None = None, target
     return parsed
 
 
-def read_btf_file(path: str | Path, base: TypeGraph | None = None, target: Target | None = None) -> TypeGraph:
+def read_btf_file(
+    path: str | Path, base: TypeGraph | None = None, target: Target | None = None, memo: ParseMemo | None = None
+) -> TypeGraph:
     """The TypeGraph of a raw BTF file or an ELF file's .BTF section (split on `base` when given)."""
-    return read_btf(path, base, target).graph
+    return read_btf(path, base, target, memo).graph
 
 
 def elf_section(path: str | Path, name: str) -> bytes | None:

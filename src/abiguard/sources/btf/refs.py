@@ -7,49 +7,40 @@ Records reached later through the index are still decoded and checked by BtfType
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ...model import TypeGraph
 from ...model.containment import Containment
-from .kinds import VLEN_MASK
 from .table import BtfTypes
 
-# Kinds whose size_or_type word is a use by value or a pointer: PTR, TYPEDEF, VOLATILE, CONST,
-# RESTRICT, VAR, TYPE_TAG (FUNC and DECL_TAG are no containment).
-_REF_WORD_KINDS = frozenset({2, 8, 9, 10, 11, 14, 18})
-_ARRAY, _STRUCT, _UNION, _FUNC_PROTO = 3, 4, 5, 13
+# Kinds whose one named id is a use by value or a pointer: PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, VAR,
+# TYPE_TAG (FUNC and DECL_TAG are no containment); of the kinds naming a list, a DATASEC is none either,
+# and an ARRAY contains its element, not its index type.
+_BY_REF = bytes(1 if k in (2, 8, 9, 10, 11, 14, 18) else 0 for k in range(256))
+_BY_LIST = bytes(1 if k in (3, 4, 5, 13) else 0 for k in range(256))
+_ARRAY = 3
 
 
 def reference_users(btf: BtfTypes) -> dict[int, list[int]]:
     """Type id -> ids of the records that name it (members, element, target, parameters), ascending."""
     users: dict[int, list[int]] = {} if btf.base is None else reference_users(btf.base)
-    words, first, limit = btf.words, btf.first_id, btf.count
-
-    def add(used: int, user: int) -> None:
-        if 0 < used < limit:  # out-of-range ids are reported when the user record is decoded
-            bucket = users.get(used)
-            if bucket is None:
-                users[used] = [user]
-            elif bucket[-1] != user:  # a struct naming one type in several members counts once
-                bucket.append(user)
-
-    for local, w in enumerate(btf.starts):
-        tid = first + local
-        info = words[w + 1]
-        k = (info >> 24) & 0x7F
-        if k in _REF_WORD_KINDS:
-            add(words[w + 2], tid)
-        elif k in (_STRUCT, _UNION):
-            seen: set[int] = set()
-            for at in range(w + 4, w + 4 + 3 * (info & VLEN_MASK), 3):
-                used = words[at]
-                if used not in seen:
-                    seen.add(used)
-                    add(used, tid)
-        elif k == _ARRAY:
-            add(words[w + 3], tid)
-        elif k == _FUNC_PROTO:
-            add(words[w + 2], tid)
-            for at in range(w + 4, w + 4 + 2 * (info & VLEN_MASK), 2):
-                add(words[at], tid)
+    links = btf.raw_links()
+    lists, first, limit = links.lists, btf.first_id, btf.count
+    words, starts, get = btf.words, btf.starts, users.get
+    for tid, k, ref in zip(range(first, limit), links.kinds, links.refs, strict=False):
+        if _BY_REF[k]:
+            named: Sequence[int] = (ref,)
+        elif _BY_LIST[k]:
+            named = (words[starts[tid - first] + 3],) if k == _ARRAY else lists[tid - first]
+        else:
+            continue
+        for used in named:
+            if 0 < used < limit:  # out-of-range ids are reported when the user record is decoded
+                bucket = get(used)
+                if bucket is None:
+                    users[used] = [tid]
+                elif bucket[-1] != tid:  # a struct naming one type in several members counts once
+                    bucket.append(tid)
     return users
 
 

@@ -21,7 +21,7 @@ from ...errors import AbiguardError
 from ...gc_pause import gc_paused
 from ...model.types import COMPOSITE_KINDS, TRANSPARENT_KINDS, VOID, Kind, Type
 from .decode import decode_record, edges
-from .links import LinkFault, link_heights, raw_links
+from .links import LinkFault, RawLinks, link_heights, raw_links
 from .names import NameIndex
 
 if TYPE_CHECKING:
@@ -76,6 +76,7 @@ class BtfTypes(Sequence[Type]):
         self.names = NameIndex(self)
         self._all_valid = False
         self._lazy_checks = 0
+        self._links: RawLinks | None = None
 
     # --- Sequence ---------------------------------------------------------------------
     def __len__(self) -> int:
@@ -364,7 +365,7 @@ class BtfTypes(Sequence[Type]):
             return
         if self.base is not None:
             self.base.check_links()  # its heights are the floor of ours
-        links = raw_links(self.words, self.starts)
+        links = self.raw_links()
         with gc_paused():
             for rule in rules:
                 try:
@@ -373,6 +374,12 @@ class BtfTypes(Sequence[Type]):
                     raise self._named(fault, rule) from None
                 self._heights[rule][:] = _array(heights)
                 self._colors[rule][:] = bytes([_BLACK]) * n
+
+    def raw_links(self) -> RawLinks:
+        """The type ids every own record names, read from the raw words (kept: `users` inverts them)."""
+        if self._links is None:
+            self._links = raw_links(self.words, self.starts)
+        return self._links
 
     def _heights_below(self, rule: int) -> list[int]:
         """Heights of every id under our first id, void's (0) included: the base's, whole."""
