@@ -274,10 +274,26 @@ def test_real_value_pushed_up_by_an_insertion_breaks_whatever_its_name(diff_c: D
     aliased = "enum hooks { HOOK_IN, HOOK_OUT, %s __HOOK_NUM, HOOK_INGRESS = __HOOK_NUM + 1 };\n"
     result = diff_c(aliased % "", aliased % "HOOK_FWD,")
     assert only(result, member="__HOOK_NUM").severity == B
-    # Moved by more than the values added below it: it does not count them.
-    jump = "enum jump { J_A, J_B, %s __J_MAX };\n"
-    result = diff_c(jump % "", jump % "J_C = 5,")
-    assert only(result, member="__J_MAX").severity == B
+    # Moved with no value added below it (an entry renumbered up): no count moving with new entries.
+    bumped = "enum bumped { K_A, K_B%s, __K_MAX };\n"
+    result = diff_c(bumped % "", bumped % " = 5")
+    assert only(result, member="__K_MAX").severity == B
+    assert only(result, member="K_B").severity == B
+
+
+def test_first_attribute_of_an_empty_set_moves_its_count_by_two(diff_c: DiffC) -> None:
+    # netdev.h (upstream 04e0c4cd): netlink attributes start at 1, so the set's first one moves the count
+    # from 0 to 2 and the maximum the enum derives from it from -1 to 1.
+    empty = """enum {%s
+    __NETDEV_A_IO_URING_PROVIDER_INFO_MAX,
+    NETDEV_A_IO_URING_PROVIDER_INFO_MAX = (__NETDEV_A_IO_URING_PROVIDER_INFO_MAX - 1)
+};
+"""
+    result = diff_c(empty % "", empty % "\n    NETDEV_A_IO_URING_PROVIDER_INFO_RX_BUF_LEN = 1,\n")
+    moved = {f.member: (f.old, f.new, f.severity) for f in result.findings if f.kind == "enumerator_value_changed"}
+    assert moved == {"__NETDEV_A_IO_URING_PROVIDER_INFO_MAX": (0, 2, C),
+                     "NETDEV_A_IO_URING_PROVIDER_INFO_MAX": (-1, 1, C)}
+    assert result.verdict == A  # the enum lost its only negative value: signed to unsigned, source-level
 
 def test_enum_size_and_signedness(diff_c: DiffC) -> None:
     old = "enum e { E_A = 1, E_B = 2 };\nstruct s { enum e v; };\n"

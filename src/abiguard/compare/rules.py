@@ -79,14 +79,15 @@ class _CountShape:
 
 
 def _count_shape(enumerators: Sequence[Enumerator], name: str) -> _CountShape | None:
-    """The shape of `name` if it sits where a count sits, else None: it is one more than the entry
-    declared before it (as an implicit value is), strictly above every other value, and whatever is
-    declared after it is one below it (`NETDEV_A_NAPI_MAX = (__NETDEV_A_NAPI_MAX - 1)`)."""
-    at = next((i for i, e in enumerate(enumerators) if e.name == name), 0)
-    if at == 0:
+    """The shape of `name` if it sits where a count sits, else None: it has the value C gives an
+    enumerator left to the compiler (one more than the entry declared before it; 0 when first: a
+    set with no entries yet), strictly above every other value, and whatever is declared after it
+    is one below it (`NETDEV_A_NAPI_MAX = (__NETDEV_A_NAPI_MAX - 1)`)."""
+    at = next((i for i, e in enumerate(enumerators) if e.name == name), -1)
+    if at < 0:
         return None
     value = enumerators[at].value
-    if enumerators[at - 1].value + 1 != value:
+    if value != (enumerators[at - 1].value + 1 if at else 0):
         return None
     if any(e.value >= value for i, e in enumerate(enumerators) if i != at):
         return None
@@ -110,7 +111,9 @@ def enum_sentinels(old: Sequence[Enumerator], new: Sequence[Enumerator], old_con
     old count only as a bound of the values they know, and each of those keeps its meaning.
 
     Shape, in both versions (_count_shape): one above the entry before it, the top value, followed
-    only by the enum's maximum; and it moved by exactly as many values as appeared below it.
+    only by the enum's maximum; and it moved up as values appeared below it. Not "by exactly as many
+    values": netlink attributes start at 1, so the first one given to an empty set (`RX_BUF_LEN = 1`
+    before `__NETDEV_A_IO_URING_PROVIDER_INFO_MAX`, upstream 04e0c4cd) moves the count from 0 to 2.
     Shape alone is not enough: an entry inserted before the last real value moves that value in
     exactly this way, and that is a break. So the headers must also say it is a count:
     - its name is reserved to the implementation (C's rule, not a word list): user code is told not
@@ -138,7 +141,7 @@ def enum_sentinels(old: Sequence[Enumerator], new: Sequence[Enumerator], old_con
         if moved <= 0:
             continue
         old_shape, new_shape = _count_shape(old, name), _count_shape(new, name)
-        if old_shape is None or new_shape is None or new_shape.below - old_shape.below != moved:
+        if old_shape is None or new_shape is None or new_shape.below <= old_shape.below:
             continue
         if not (reserved_identifier(name) or (old_shape.numbered and new_shape.numbered)
                 or (_derives_bound(old_constants, name, value) and _derives_bound(new_constants, name, after[name]))):
