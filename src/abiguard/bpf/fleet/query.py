@@ -29,7 +29,7 @@ from ..objfile import BpfObject, read_object
 from ..resolve import ReloResult, ResolveContext, Status, resolve_relo
 from ..run import CoreResult, name_refs
 from .format import FleetFile, StoredRecord, open_fleet
-from .modviews import FleetModules, OwnTypes
+from .modviews import FleetModules, OwnTypes, strings_with_essential
 
 SELECT_KEYS = ("name", "distro", "arch", "release", "flavour", "target")
 
@@ -226,16 +226,7 @@ class FleetQuery:
 
     def names_with_essential(self, ess: str) -> Iterator[int]:
         """String indexes of `ess` and every `ess___flavor` (the strings are sorted)."""
-        strings = self.fleet.strings
-        i = bisect_left(strings, ess)
-        if i < len(strings) and strings[i] == ess:
-            yield i
-        prefix = ess + "___"
-        i = bisect_left(strings, prefix)
-        while i < len(strings) and strings[i].startswith(prefix):
-            if essential_name(strings[i]) == ess:
-                yield i
-            i += 1
+        return strings_with_essential(self.fleet.strings, ess)
 
     def candidates(self, local: Type) -> dict[int, tuple[tuple[int, ...], tuple[int, ...]]]:
         """Per selected kernel: the ids and records of its candidates, ascending ids (bpf_core_find_cands)."""

@@ -232,24 +232,20 @@ def children(parent: cindex.Cursor, kinds: frozenset[int]) -> list[cindex.Cursor
     A leaner visitor than Cursor.get_children(): a big TU has tens of thousands of macro
     cursors, and the bindings' per-cursor bookkeeping dominated the reader's time.
     """
-    out: list[cindex.Cursor] = []
-    append = out.append
-    tu = getattr(parent, "_tu", None)
-
-    def visit(cursor: cindex.Cursor, _parent: cindex.Cursor, _data: object) -> int:
-        if cursor._kind_id in kinds:
-            cursor._tu = tu
-            append(cursor)
-        return 1  # CXChildVisit_Continue
-
-    cindex.conf.lib.clang_visitChildren(parent, cindex.callbacks["cursor_visit"](visit), None)
-    return out
+    return _visit(parent, kinds, _CONTINUE)
 
 
 def descendants(parent: cindex.Cursor, kinds: frozenset[int]) -> list[cindex.Cursor]:
     """Every cursor below `parent` (not itself) of the given raw kinds, in preorder (as
     Cursor.walk_preorder yields them), with one libclang walk: the bindings' own walk builds a
     Python generator and several objects per node, and an ioctl number's expansion has hundreds."""
+    return _visit(parent, kinds, _RECURSE)
+
+
+_CONTINUE, _RECURSE = 1, 2  # CXChildVisit_Continue (siblings only), CXChildVisit_Recurse
+
+
+def _visit(parent: cindex.Cursor, kinds: frozenset[int], then: int) -> list[cindex.Cursor]:
     out: list[cindex.Cursor] = []
     append = out.append
     tu = getattr(parent, "_tu", None)
@@ -258,7 +254,7 @@ def descendants(parent: cindex.Cursor, kinds: frozenset[int]) -> list[cindex.Cur
         if cursor._kind_id in kinds:
             cursor._tu = tu
             append(cursor)
-        return 2  # CXChildVisit_Recurse
+        return then
 
     cindex.conf.lib.clang_visitChildren(parent, cindex.callbacks["cursor_visit"](visit), None)
     return out
