@@ -10,6 +10,7 @@ slow, decoding walk in table.py.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,8 +19,9 @@ from .kinds import MAX_KIND, VLEN_MASK
 # Kinds whose size_or_type word is a type id: PTR, TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC, VAR,
 # DECL_TAG, TYPE_TAG (FUNC_PROTO's is its return type, handled with its parameters).
 _REF_WORD_KINDS = frozenset({2, 8, 9, 10, 11, 12, 14, 17, 18})
-_ARRAY, _STRUCT, _UNION, _FUNC_PROTO, _DATASEC = 3, 4, 5, 13, 15
+_PTR, _ARRAY, _STRUCT, _UNION, _FUNC_PROTO, _DATASEC = 2, 3, 4, 5, 13, 15
 _LIST_KINDS = frozenset({_ARRAY, _STRUCT, _UNION, _FUNC_PROTO, _DATASEC})
+_LIST_KIND_BYTES = re.compile(b"[" + bytes(sorted(_LIST_KINDS)) + b"]")
 _UNSEEN = 1 << 30  # a height no valid file reaches (MAX_TYPE_ID is below it)
 _ON_PATH = _UNSEEN + 1
 
@@ -34,83 +36,109 @@ class RawLinks:
 
 
 class LinkFault(Exception):
-    """Where the height pass stopped: `tid` names an id beyond the last, lies on a cycle, or nests too deep."""
+    """Where the height pass stopped: `tid` names an id beyond the last, lies on a cycle, or nests too
+    deep, under cycle rule `rule`."""
 
-    def __init__(self, tid: int, what: str) -> None:
-        super().__init__(tid, what)
-        self.tid, self.what = tid, what
+    def __init__(self, tid: int, what: str, rule: int) -> None:
+        super().__init__(tid, what, rule)
+        self.tid, self.what, self.rule = tid, what, rule
 
 
 def raw_links(words: Sequence[int], starts: Sequence[int]) -> RawLinks:
     """The links of every record, as RawLinks."""
-    infos = [words[w + 1] for w in starts]
-    kinds = bytes([(info >> 24) & MAX_KIND for info in infos])
+    kinds = bytes([(words[w + 1] >> 24) & MAX_KIND for w in starts])
     refs = [words[w + 2] for w in starts]
     lists: dict[int, Sequence[int]] = {}
     # Slices of the word array stand for member and parameter lists: built in C, and only the rare
-    # list holding void (a variadic prototype's last parameter) is filtered in Python.
-    for local, k in enumerate(kinds):
-        if k not in _LIST_KINDS:
-            continue
-        w, info = starts[local], infos[local]
+    # list holding void (a variadic prototype's last parameter) is filtered in Python. The records
+    # that have lists are found by a C-level scan of the kind bytes.
+    for found in _LIST_KIND_BYTES.finditer(kinds):
+        local = found.start()
+        k, w = kinds[local], starts[local]
+        vlen = words[w + 1] & VLEN_MASK
         if k == _FUNC_PROTO:
-            ids: Sequence[int] = words[w + 4 : w + 4 + 2 * (info & VLEN_MASK) : 2]
+            ids: Sequence[int] = words[w + 4 : w + 4 + 2 * vlen : 2]
             if refs[local]:
                 ids = [refs[local], *ids]
         elif k == _ARRAY:
             ids = (words[w + 3], words[w + 4])
         elif k == _DATASEC:
-            ids = words[w + 3 : w + 3 + 3 * (info & VLEN_MASK) : 3]
+            ids = words[w + 3 : w + 3 + 3 * vlen : 3]
         else:
-            ids = words[w + 4 : w + 4 + 3 * (info & VLEN_MASK) : 3]
+            ids = words[w + 4 : w + 4 + 3 * vlen : 3]
         lists[local] = ids if 0 not in ids else [t for t in ids if t]
     return RawLinks(kinds, refs, lists)
 
 
-def link_heights(links: RawLinks, stop_kinds: frozenset[int], first: int, below: list[int], limit: int) -> list[int]:
-    """Height of every own id (longest chain of records below it, itself included) when the links of
-    `stop_kinds` are not followed; `below` holds the heights of ids under `first` (void: 0).
+# How a kind's links count under the two cycle rules (table.BtfTypes._check): rule 0 does not follow
+# pointers, rule 1 does not follow structs and unions.
+_LEAF, _ONE_BOTH, _ONE_RULE1, _LIST_RULE0, _LIST_BOTH = range(5)
+_SHAPE = bytes(
+    _ONE_RULE1 if k == _PTR else _ONE_BOTH if k in _REF_WORD_KINDS
+    else _LIST_RULE0 if k in (_STRUCT, _UNION) else _LIST_BOTH if k in _LIST_KINDS else _LEAF
+    for k in range(256)
+)
+
+
+def link_heights(links: RawLinks, first: int, below: tuple[list[int], list[int]], limit: int
+                 ) -> tuple[list[int], list[int]]:
+    """Height of every own id under each cycle rule (longest chain of records below it, itself
+    included); `below` holds each rule's heights of the ids under `first` (void: 0).
 
     Raises LinkFault at an id that names an id beyond the last, lies on a cycle, or sits above a chain
     longer than `limit`. Most links point at lower ids, so one pass in id order settles nearly every
-    record; a record that points ahead is settled by a depth-first walk from it.
+    record, both rules at once; a record that points ahead is settled by a depth-first walk from it.
     """
     kinds, refs, lists = links.kinds, links.refs, links.lists
-    one = bytes(1 if k in _REF_WORD_KINDS and k not in stop_kinds else 0 for k in range(256))
-    many = bytes(1 if k in _LIST_KINDS and k not in stop_kinds else 0 for k in range(256))
-    h = below + [_UNSEEN] * len(kinds)
-    at = h.__getitem__
+    h0, h1 = below[0] + [_UNSEEN] * len(kinds), below[1] + [_UNSEEN] * len(kinds)
+    at0, at1 = h0.__getitem__, h1.__getitem__
 
-    def outs(tid: int) -> Sequence[int]:
-        local = tid - first
-        k = kinds[local]
-        if one[k]:
-            return (refs[local],)
-        return lists.get(local, ()) if many[k] else ()
+    def outs(tid: int, ones: tuple[int, ...], lists_of: tuple[int, ...]) -> Sequence[int]:
+        shape = _SHAPE[kinds[tid - first]]
+        if shape in ones:
+            return (refs[tid - first],)
+        return lists.get(tid - first, ()) if shape in lists_of else ()
+
+    def outs0(tid: int) -> Sequence[int]:
+        return outs(tid, (_ONE_BOTH,), (_LIST_RULE0, _LIST_BOTH))
+
+    def outs1(tid: int) -> Sequence[int]:
+        return outs(tid, (_ONE_BOTH, _ONE_RULE1), (_LIST_BOTH,))
 
     tid = first
     try:
-        for tid, k, ref in zip(range(first, len(h)), kinds, refs, strict=False):
-            if one[k]:
-                below_it = h[ref]
-            elif many[k]:
-                below_it = max(map(at, lists[tid - first]), default=0)
+        for tid, k, ref in zip(range(first, len(h0)), kinds, refs, strict=False):
+            shape = _SHAPE[k]
+            if shape == _ONE_BOTH:
+                under0, under1 = h0[ref], h1[ref]
+            elif shape == _LIST_BOTH:
+                named = lists[tid - first]
+                under0, under1 = max(map(at0, named), default=0), max(map(at1, named), default=0)
+            elif shape == _ONE_RULE1:
+                under0, under1 = 0, h1[ref]
+            elif shape == _LIST_RULE0:
+                under0, under1 = max(map(at0, lists[tid - first]), default=0), 0
             else:
-                h[tid] = 1
+                h0[tid] = h1[tid] = 1
                 continue
-            if below_it < _UNSEEN:
-                h[tid] = below_it + 1
+            if under0 < _UNSEEN:
+                h0[tid] = under0 + 1
             else:
-                _settle(tid, h, outs)
+                _settle(tid, h0, outs0, 0)
+            if under1 < _UNSEEN:
+                h1[tid] = under1 + 1
+            else:
+                _settle(tid, h1, outs1, 1)
     except IndexError:
-        raise LinkFault(tid, "missing") from None
-    own = h[first:]
-    if max(own, default=0) > limit:
-        raise LinkFault(first + next(i for i, v in enumerate(own) if v > limit), "deep")
-    return own
+        raise LinkFault(tid, "missing", 0) from None
+    own0, own1 = h0[first:], h1[first:]
+    for rule, own in enumerate((own0, own1)):
+        if max(own, default=0) > limit:
+            raise LinkFault(first + next(i for i, v in enumerate(own) if v > limit), "deep", rule)
+    return own0, own1
 
 
-def _settle(root: int, h: list[int], outs: Callable[[int], Sequence[int]]) -> None:
+def _settle(root: int, h: list[int], outs: Callable[[int], Sequence[int]], rule: int) -> None:
     """Depth-first from a record that points ahead: heights of everything unsettled below it."""
     at = h.__getitem__
     h[root] = _ON_PATH
@@ -119,14 +147,14 @@ def _settle(root: int, h: list[int], outs: Callable[[int], Sequence[int]]) -> No
         tid, todo = path[-1]
         for nxt in todo:
             if nxt >= len(h):
-                raise LinkFault(tid, "missing")
+                raise LinkFault(tid, "missing", rule)
             seen = h[nxt]
             if seen == _UNSEEN:
                 h[nxt] = _ON_PATH
                 path.append((nxt, iter(outs(nxt))))
                 break
             if seen == _ON_PATH:
-                raise LinkFault(nxt, "cycle")
+                raise LinkFault(nxt, "cycle", rule)
         else:
             path.pop()
             h[tid] = max(map(at, outs(tid)), default=0) + 1

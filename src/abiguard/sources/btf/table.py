@@ -33,8 +33,6 @@ _WHITE, _GREY, _BLACK = 0, 1, 2
 MAX_DEPTH = 128
 # After this many types checked one by one, check the whole file in one bulk pass instead.
 _CHECKS_BEFORE_BULK = 5000
-# The links each cycle rule does not follow (see _check): pointers, then structs and unions.
-_STOPS = (frozenset({Kind.PTR}), frozenset({Kind.STRUCT, Kind.UNION}))
 _SIZED_KINDS = frozenset({Kind.INT, Kind.FLOAT, Kind.ENUM, Kind.ENUM64, Kind.STRUCT, Kind.UNION})
 
 
@@ -367,13 +365,14 @@ class BtfTypes(Sequence[Type]):
             self.base.check_links()  # its heights are the floor of ours
         links = self.raw_links()
         with gc_paused():
-            for rule in rules:
-                try:
-                    heights = link_heights(links, _STOPS[rule], self.first_id, self._heights_below(rule), MAX_DEPTH)
-                except LinkFault as fault:
-                    raise self._named(fault, rule) from None
-                self._heights[rule][:] = _array(heights)
-                self._colors[rule][:] = bytes([_BLACK]) * n
+            try:
+                below = (self._heights_below(0), self._heights_below(1))
+                heights = link_heights(links, self.first_id, below, MAX_DEPTH)
+            except LinkFault as fault:
+                raise self._named(fault) from None
+        for rule in rules:
+            self._heights[rule][:] = _array(heights[rule])
+            self._colors[rule][:] = bytes([_BLACK]) * n
 
     def raw_links(self) -> RawLinks:
         """The type ids every own record names, read from the raw words (kept: `users` inverts them)."""
@@ -387,9 +386,9 @@ class BtfTypes(Sequence[Type]):
             return [0]
         return [*self.base._heights_below(rule), *self.base._heights[rule]]
 
-    def _named(self, fault: LinkFault, rule: int) -> AbiguardError:
+    def _named(self, fault: LinkFault) -> AbiguardError:
         """The error for a fault the raw pass found, worded as decoding or walking the culprit words it."""
-        tid, local = fault.tid, fault.tid - self.first_id
+        tid, local, rule = fault.tid, fault.tid - self.first_id, fault.rule
         if fault.what == "deep":
             return self._depth_error(tid, rule)
         if fault.what == "missing":
