@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from .errors import AbiguardError
+from .errors import AbiguardError, CacheWarning
 
 BTF_MAGICS = (b"\x9f\xeb", b"\xeb\x9f")  # little- and big-endian
 ELF_MAGIC = b"\x7fELF"
@@ -65,6 +67,25 @@ def atomic_write(path: Path, data: bytes | str, make_dirs: bool = False) -> None
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@dataclass
+class CacheWriter:
+    """Stores entries under one cache directory. The first write that fails (read-only, full) stops
+    storing for the rest of the run with one CacheWarning: a cache that cannot be written costs only time."""
+
+    directory: Path
+    write_error: str | None = None  # why storing stopped; entries are still read
+
+    def put(self, name: str, blob: bytes) -> None:
+        if self.write_error is not None:
+            return
+        try:
+            atomic_write(self.directory / name, blob, make_dirs=True)
+        except OSError as e:
+            self.write_error = e.strerror or str(e)
+            warnings.warn(CacheWarning(f"{self.directory}: cannot write the cache ({self.write_error}); "
+                                       "going on without storing to it"), stacklevel=1)
 
 
 def cache_root() -> Path:

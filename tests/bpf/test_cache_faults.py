@@ -13,8 +13,7 @@ import pytest
 from conftest import cache_home, read_only
 
 import abiguard
-from abiguard import CacheWarning
-from abiguard.bpf import cache as cache_module
+from abiguard import CacheWarning, fileio
 
 PROG = """
 struct user_regs { unsigned long sp; unsigned long pc; } __attribute__((preserve_access_index));
@@ -77,7 +76,7 @@ def test_full_cache_is_one_warning_through_the_api(inputs: tuple[Path, Path, Pat
 
     prog, good, bad = inputs
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(cache_module, "atomic_write", full)
+    monkeypatch.setattr(fileio, "atomic_write", full)  # every cache write goes through fileio.CacheWriter
     with pytest.warns(CacheWarning) as caught:
         result = abiguard.check_core([prog], [good, bad])
     assert len(caught) == 1 and "No space left on device" in str(caught[0].message)

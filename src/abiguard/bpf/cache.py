@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import warnings
 from functools import cache
 from pathlib import Path
 
-from ..errors import CacheWarning
-from ..fileio import atomic_write, cache_root
+from ..fileio import CacheWriter, cache_root
 from ..fileio import code_digest as package_digest
 
 CACHE_FORMAT = 4
@@ -39,7 +37,12 @@ class Cache:
     def __init__(self, enabled: bool = True, directory: Path | None = None):
         self.enabled = enabled
         self.dir = directory or cache_dir()
-        self.write_error: str | None = None  # why writing stopped (read-only, full); entries are still read
+        self._writer = CacheWriter(self.dir)
+
+    @property
+    def write_error(self) -> str | None:
+        """Why writing stopped (read-only, full); entries are still read."""
+        return self._writer.write_error
 
     def get(self, key: str) -> object:
         if not self.enabled:
@@ -55,12 +58,5 @@ class Cache:
 
     def put(self, key: str, value: object) -> None:
         """Store `value`; a cache that cannot be written costs only time: one warning, no more writes."""
-        if not self.enabled or self.write_error is not None:
-            return
-        blob = pickle.dumps((CACHE_FORMAT, value), protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            atomic_write(self.dir / key, blob, make_dirs=True)
-        except OSError as e:
-            self.write_error = e.strerror or str(e)
-            warnings.warn(CacheWarning(f"{self.dir}: cannot write the cache ({self.write_error}); "
-                                       "going on without storing to it"), stacklevel=1)
+        if self.enabled and self.write_error is None:
+            self._writer.put(key, pickle.dumps((CACHE_FORMAT, value), protocol=pickle.HIGHEST_PROTOCOL))

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-import warnings
 from array import array
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from ...errors import CacheWarning
-from ...fileio import atomic_write, cache_root
+from ...fileio import CacheWriter, cache_root
 from ...fileio import code_digest as package_digest
 
 FORMAT = 1
@@ -39,7 +37,10 @@ class ParseMemo:
     """Scan and link proof of whole (not split) BTF blobs by content; `directory` None keeps nothing."""
 
     directory: Path | None = field(default_factory=lambda: cache_root() / "btf")
-    write_error: str | None = None  # why storing stopped (read-only, full); entries are still read
+    _writer: CacheWriter | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._writer = CacheWriter(self.directory) if self.directory is not None else None
 
     def key(self, data: bytes) -> str | None:
         """The entry name for these bytes, or None when they are not worth one."""
@@ -60,17 +61,11 @@ class ParseMemo:
 
     def store(self, key: str, scan: tuple[array, array], proven: tuple[bytes, ...]) -> None:
         """Keep what a parse of these bytes established; a cache that cannot be written warns once."""
-        if self.directory is None or self.write_error is not None:
+        if self._writer is None:
             return
         starts, names = scan
         parts = (starts.tobytes(), names.tobytes(), *proven)
-        blob = pickle.dumps((FORMAT, parts, _checksum(parts), key), protocol=pickle.HIGHEST_PROTOCOL)
-        try:
-            atomic_write(self.directory / key, blob, make_dirs=True)
-        except OSError as e:
-            self.write_error = e.strerror or str(e)
-            warnings.warn(CacheWarning(f"{self.directory}: cannot write the cache ({self.write_error}); "
-                                       "going on without storing to it"), stacklevel=1)
+        self._writer.put(key, pickle.dumps((FORMAT, parts, _checksum(parts), key), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _checksum(parts: tuple[bytes, ...]) -> str:
