@@ -123,23 +123,28 @@ def kernel_packages() -> list[Path]:
     return found
 
 
-@pytest.fixture(scope="session")
-def linux_source() -> Path:
-    """The Linux 6.1 tree from Debian's linux-source-6.1 (the parts tests need), unpacked once and cached."""
+def unpack_linux_once(name: str, members: Sequence[str], *, replace: Path | None = None) -> Path:
+    """Extract `members` (tar wildcards) of Debian's Linux 6.1 tarball into the test cache once per
+    tarball, under a lock shared by parallel runs; `replace` is removed first. Skips without the tarball."""
     if not LINUX_TARBALL.exists():
         pytest.skip(f"{LINUX_TARBALL} is missing (run scripts/setup.sh)")
     cache = test_cache_dir()
-    tree = cache / "linux-source-6.1"
-    done = cache / "linux-source-6.1.complete"
-    with (cache / "linux-source-6.1.lock").open("w") as lock:
+    done = cache / f"{name}.complete"
+    stamp = str(LINUX_TARBALL.stat().st_mtime_ns)
+    with (cache / f"{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.exists() or done.read_text() != str(LINUX_TARBALL.stat().st_mtime_ns):
-            shutil.rmtree(tree, ignore_errors=True)
-            members = [f"linux-source-6.1/{p}" for p in _LINUX_PARTS]
-            subprocess.run(
-                ["tar", "-xJf", str(LINUX_TARBALL), "-C", str(cache), "--wildcards",
-                 "--exclude=*/arch/*/boot/dts*", *members],
-                check=True,
-            )
-            done.write_text(str(LINUX_TARBALL.stat().st_mtime_ns))
+        if not done.exists() or done.read_text() != stamp:
+            if replace is not None:
+                shutil.rmtree(replace, ignore_errors=True)
+            subprocess.run(["tar", "-xJf", str(LINUX_TARBALL), "-C", str(cache), "--wildcards", *members], check=True)
+            done.write_text(stamp)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def linux_source() -> Path:
+    """The Linux 6.1 tree from Debian's linux-source-6.1 (the parts tests need), unpacked once and cached."""
+    tree = test_cache_dir() / "linux-source-6.1"
+    members = ["--exclude=*/arch/*/boot/dts*", *(f"linux-source-6.1/{p}" for p in _LINUX_PARTS)]
+    unpack_linux_once("linux-source-6.1", members, replace=tree)
     return tree

@@ -140,7 +140,8 @@ def test_layout_on_every_arch_of_the_example() -> None:
     assert sizes["s390x"] == 176 and sizes["aarch64"] == 296
 
 
-def test_check_core_of_a_clang_bpf_object(compile_c: Callable[..., Path]) -> None:
+def _program_and_kernels(compile_c: Callable[..., Path]) -> tuple[Path, Path, Path]:
+    """A CO-RE program reading user_regs.pc, a kernel whose BTF has it and one whose BTF lacks it."""
     prog = compile_c(
         "struct user_regs { unsigned long sp; unsigned long pc; } __attribute__((preserve_access_index));\n"
         "int get_pc(struct user_regs *r) { return __builtin_preserve_access_index(r->pc); }\n",
@@ -149,6 +150,11 @@ def test_check_core_of_a_clang_bpf_object(compile_c: Callable[..., Path]) -> Non
     good = compile_c("struct user_regs { unsigned long pc; unsigned long sp; };\nstruct user_regs *keep;\n",
                      name="good", cflags=["-O0"])
     bad = compile_c("struct user_regs { unsigned long sp; };\nstruct user_regs *keep;\n", name="bad", cflags=["-O0"])
+    return prog, good, bad
+
+
+def test_check_core_of_a_clang_bpf_object(compile_c: Callable[..., Path]) -> None:
+    prog, good, bad = _program_and_kernels(compile_c)
     result = abiguard.check_core([prog], [good, bad], use_cache=False)
     assert isinstance(result, abiguard.CoreResult) and not result.ok
     by_kernel = {Path(v.kernel).name: v.ok for v in result.verdicts}
@@ -158,14 +164,7 @@ def test_check_core_of_a_clang_bpf_object(compile_c: Callable[..., Path]) -> Non
 
 
 def test_check_core_on_a_fleet_index_equals_the_cli(compile_c: Callable[..., Path], tmp_path: Path) -> None:
-    prog = compile_c(
-        "struct user_regs { unsigned long sp; unsigned long pc; } __attribute__((preserve_access_index));\n"
-        "int get_pc(struct user_regs *r) { return __builtin_preserve_access_index(r->pc); }\n",
-        name="prog",
-    )
-    good = compile_c("struct user_regs { unsigned long pc; unsigned long sp; };\nstruct user_regs *keep;\n",
-                     name="good", cflags=["-O0"])
-    bad = compile_c("struct user_regs { unsigned long sp; };\nstruct user_regs *keep;\n", name="bad", cflags=["-O0"])
+    prog, good, bad = _program_and_kernels(compile_c)
     index = tmp_path / "two.fleet"
     built = _cli("fleet", "build", "--serial", good, bad, "-o", index)
     assert built.returncode == 0, built.stderr

@@ -7,7 +7,6 @@ Each program's needs are named here (attach targets, typed ksyms) or read from t
 
 from __future__ import annotations
 
-import fcntl
 import re
 import subprocess
 from collections.abc import Callable
@@ -15,8 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import LINUX_TARBALL, VMLINUX_BTF
-from conftest import test_cache_dir as shared_cache_dir
+from conftest import VMLINUX_BTF, unpack_linux_once
 
 from abiguard.bpf.check import Verdict
 from abiguard.bpf.run import check_core
@@ -75,17 +73,7 @@ SELFTESTS: dict[str, tuple[dict[str, Callable[[str], bool]], bool]] = {
 @pytest.fixture(scope="session")
 def selftests() -> Path:
     """tools/testing/selftests/bpf of the 6.1 tree (progs and their headers), unpacked once into the test cache."""
-    if not LINUX_TARBALL.exists():
-        pytest.skip(f"{LINUX_TARBALL} is missing (run scripts/setup.sh)")
-    cache = shared_cache_dir()
-    done = cache / "selftests-bpf-6.1.complete"
-    with (cache / "selftests-bpf-6.1.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.exists() or done.read_text() != str(LINUX_TARBALL.stat().st_mtime_ns):
-            subprocess.run(["tar", "-xJf", str(LINUX_TARBALL), "-C", str(cache), "--wildcards",
-                            f"{PROGS}/progs/*", f"{PROGS}/*.h"], check=True)
-            done.write_text(str(LINUX_TARBALL.stat().st_mtime_ns))
-    return cache / PROGS
+    return unpack_linux_once("selftests-bpf-6.1", [f"{PROGS}/progs/*", f"{PROGS}/*.h"]) / PROGS
 
 
 def _raw(path: Path) -> str:
