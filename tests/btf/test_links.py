@@ -102,15 +102,21 @@ def test_raw_pass_agrees_with_the_walk_on_real_kernel_btf(vmlinux_btf, monkeypat
 
 
 def test_split_btf_heights_continue_the_base() -> None:
-    """A split blob's heights count the base records below it, as the walk across the base does."""
+    """A split blob's heights count the base records below it, as the walk across the base does, each
+    rule with its own base heights (a struct is tall by value, a pointer tall as a spelling)."""
     base = BtfWriter()
     i = base.int_("int", 4, 1)
-    t = base.typedef("base_t", i)  # height 2
+    t = base.typedef("base_t", i)  # height 2 under both rules
+    s = base.struct("s", 4, [("x", i, 0, 0)])  # 2 by value, 1 as a spelling (structs are not followed)
+    p = base.ptr(s)  # 1 by value (pointers are not followed), 2 as a spelling
     base_data = base.build()
-    split = BtfWriter(first_id=3, str_base=len(base.strings))
-    outer = split.typedef("outer_t", t)  # 3 by value
-    split.ptr(outer)  # 4 by value under rule 1 (a pointer is followed when structs are not)
+    split = BtfWriter(first_id=p + 1, str_base=len(base.strings))
+    outer = split.typedef("outer_t", t)
+    split.ptr(outer)
+    of_struct = split.typedef("s_t", s)
+    of_pointer = split.typedef("p_t", p)
     parsed_base = parse_btf(base_data, "base.btf")
     parsed = parse_btf(split.build(), "split.btf", parsed_base)
-    assert [parsed.btf.height(tid, 0) for tid in (3, 4)] == [3, 1]
-    assert [parsed.btf.height(tid, 1) for tid in (3, 4)] == [3, 4]
+    ids = (outer, outer + 1, of_struct, of_pointer)
+    assert [parsed.btf.height(tid, 0) for tid in ids] == [3, 1, 3, 2]
+    assert [parsed.btf.height(tid, 1) for tid in ids] == [3, 4, 2, 3]

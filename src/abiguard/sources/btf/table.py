@@ -75,6 +75,10 @@ class BtfTypes(Sequence[Type]):
         self._all_valid = False
         self._lazy_checks = 0
         self._links: RawLinks | None = None
+        self._links_proven = False  # every id proven under both rules (check_links ran or was restored)
+        # Each rule's heights of ids 0..count-1: the floor of every split blob (module) parsed on this
+        # one, built on the first such parse rather than per module.
+        self._all_heights: tuple[list[int], list[int]] | None = None
 
     # --- Sequence ---------------------------------------------------------------------
     def __len__(self) -> int:
@@ -357,34 +361,35 @@ class BtfTypes(Sequence[Type]):
         express (nor nesting deeper than MAX_DEPTH). Cheap (no decoding), so every command runs it at parse
         time; a failure is reported as decoding or walking the culprit reports it. Skipped when an earlier
         parse of these same bytes proved every id under both rules (`restore_proven`)."""
+        if self._links_proven:
+            return
         n = len(self.starts)
         rules = [rule for rule in (0, 1) if self._colors[rule].count(_BLACK) != n]
-        if not rules:
-            return
-        if self.base is not None:
-            self.base.check_links()  # its heights are the floor of ours
-        links = self.raw_links()
-        with gc_paused():
-            try:
-                below = (self._heights_below(0), self._heights_below(1))
-                heights = link_heights(links, self.first_id, below, MAX_DEPTH)
-            except LinkFault as fault:
-                raise self._named(fault) from None
-        for rule in rules:
-            self._heights[rule][:] = _array(heights[rule])
-            self._colors[rule][:] = bytes([_BLACK]) * n
+        if rules:
+            below = self.base.all_heights() if self.base is not None else ([0], [0])
+            with gc_paused():
+                try:
+                    heights = link_heights(self.raw_links(), self.first_id, below, MAX_DEPTH)
+                except LinkFault as fault:
+                    raise self._named(fault) from None
+            for rule in rules:
+                self._heights[rule][:] = _array(heights[rule])
+                self._colors[rule][:] = bytes([_BLACK]) * n
+        self._links_proven = True
+
+    def all_heights(self) -> tuple[list[int], list[int]]:
+        """Each rule's heights of every id, void's (0) and the base's included; checks the links first."""
+        if self._all_heights is None:
+            self.check_links()
+            below = self.base.all_heights() if self.base is not None else ([0], [0])
+            self._all_heights = (below[0] + self._heights[0].tolist(), below[1] + self._heights[1].tolist())
+        return self._all_heights
 
     def raw_links(self) -> RawLinks:
         """The type ids every own record names, read from the raw words (kept: `users` inverts them)."""
         if self._links is None:
             self._links = raw_links(self.words, self.starts)
         return self._links
-
-    def _heights_below(self, rule: int) -> list[int]:
-        """Heights of every id under our first id, void's (0) included: the base's, whole."""
-        if self.base is None:
-            return [0]
-        return [*self.base._heights_below(rule), *self.base._heights[rule]]
 
     def _named(self, fault: LinkFault) -> AbiguardError:
         """The error for a fault the raw pass found, worded as decoding or walking the culprit words it."""
